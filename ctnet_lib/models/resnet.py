@@ -1,0 +1,146 @@
+"""Video ResNet: a 2D ResNet (v1.5) over frames whose chosen bottlenecks carry a temporal module.
+
+Frames are processed as (N*T, C, H, W) by the 2D layers; a temporal module sees (N, C, T, H, W).
+Module and parameter names follow torchvision's ResNet, so an ImageNet checkpoint in torchvision
+format loads directly (see ``pretrained.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from ctnet_lib.models.block_selection import LAYER_NAMES, select_blocks
+from ctnet_lib.ops.temporal_modules import TemporalModuleConfig, build_temporal_module
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """Depth and width of a bottleneck ResNet."""
+
+    blocks_per_layer: tuple[int, int, int, int]
+    base_width: int = 64  # inner width of layer1; doubles per stage; outputs are 4x wider
+
+
+BACKBONES = {
+    "r50": BackboneSpec((3, 4, 6, 3)),
+    "r101": BackboneSpec((3, 4, 23, 3)),
+    "small": BackboneSpec((2, 2, 2, 2), base_width=16),
+}
+
+
+class FramesToClip(nn.Module):
+    """Wraps a temporal module so it runs inside the 2D network: (N*T, C, H, W) -> (N*T, C, H', W')."""
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.module = module
+        self.num_frames = 1
+
+    def forward(self, x: Tensor) -> Tensor:
+        nt, c, h, w = x.shape
+        t = self.num_frames
+        clip = x.view(nt // t, t, c, h, w).transpose(1, 2)
+        out = self.module(clip)
+        return out.transpose(1, 2).reshape(nt, out.shape[1], out.shape[3], out.shape[4])
+
+
+class Bottleneck(nn.Module):
+    """torchvision's ResNet v1.5 bottleneck (stride on the 3x3); ``conv2`` may be a temporal module."""
+
+    expansion = 4
+
+    def __init__(
+        self, in_channels: int, width: int, stride: int, temporal: TemporalModuleConfig | None
+    ) -> None:
+        super().__init__()
+        out_channels = width * self.expansion
+        self.conv1 = nn.Conv2d(in_channels, width, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        if temporal is None:
+            self.conv2: nn.Module = nn.Conv2d(width, width, 3, stride=stride, padding=1, bias=False)
+        else:
+            self.conv2 = FramesToClip(build_temporal_module(width, temporal, stride))
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = nn.Conv2d(width, out_channels, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(out_channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample: nn.Module | None = None
+        if stride != 1 or in_channels != out_channels:
+            self.downsample = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
+                nn.BatchNorm2d(out_channels),
+            )
+
+    def forward(self, x: Tensor) -> Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return self.relu(out + identity)
+
+
+class VideoResNet(nn.Module):
+    """x: (N, 3, T, H, W) -> logits (N, num_classes), averaged over the T per-frame predictions."""
+
+    def __init__(
+        self,
+        backbone: BackboneSpec,
+        num_classes: int,
+        temporal: TemporalModuleConfig,
+        replace: str = "every_other",
+        dropout: float = 0.5,
+    ) -> None:
+        super().__init__()
+        self.temporal_config = temporal
+        chosen = {} if temporal.kind == "none" else select_blocks(replace, backbone.blocks_per_layer)
+        self.replaced_blocks = {name: idx for name, idx in chosen.items() if idx}
+        self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
+        in_channels = 64
+        for stage, (name, blocks) in enumerate(zip(LAYER_NAMES, backbone.blocks_per_layer, strict=True)):
+            width = backbone.base_width * 2**stage
+            layer = []
+            for i in range(blocks):
+                stride = 2 if (i == 0 and stage > 0) else 1
+                module = temporal if i in chosen.get(name, ()) else None
+                layer.append(Bottleneck(in_channels, width, stride, module))
+                in_channels = width * Bottleneck.expansion
+            setattr(self, name, nn.Sequential(*layer))
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(in_channels, num_classes)
+        self._adapters = [m for m in self.modules() if isinstance(m, FramesToClip)]
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Kaiming normal (fan_out) convs, unit BN, and the classifier drawn from N(0, 0.001)."""
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.Conv3d)):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm3d)):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        nn.init.normal_(self.fc.weight, std=0.001)
+        nn.init.zeros_(self.fc.bias)
+
+    def frame_features(self, x: Tensor) -> Tensor:
+        """Last-stage feature maps (N*T, C, H/32, W/32) of x: (N, 3, T, H, W)."""
+        n, c, t, h, w = x.shape
+        for adapter in self._adapters:
+            adapter.num_frames = t
+        frames = x.transpose(1, 2).reshape(n * t, c, h, w)
+        out = self.maxpool(self.relu(self.bn1(self.conv1(frames))))
+        return self.layer4(self.layer3(self.layer2(self.layer1(out))))
+
+    def forward(self, x: Tensor) -> Tensor:
+        n, t = x.shape[0], x.shape[2]
+        features = torch.flatten(self.avgpool(self.frame_features(x)), 1)
+        logits = self.fc(self.dropout(features))
+        return logits.view(n, t, -1).mean(dim=1)
