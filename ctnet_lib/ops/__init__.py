@@ -7,7 +7,6 @@ from ctnet_lib.ops.excitation import (
     TemporalExcitation,
 )
 from ctnet_lib.ops.factorisation import FactorisationError, balanced_factorisation, factorise
-from ctnet_lib.ops.tensor_separable_conv import TensorSeparableConv, permute_channel_layout
 from ctnet_lib.ops.temporal_modules import (
     TEMPORAL_MODULES,
     C3DModule,
@@ -17,6 +16,7 @@ from ctnet_lib.ops.temporal_modules import (
     TemporalModuleConfig,
     build_temporal_module,
 )
+from ctnet_lib.ops.tensor_separable_conv import TensorSeparableConv, permute_channel_layout
 
 __all__ = [
     "TEMPORAL_MODULES",

@@ -13,8 +13,8 @@ ReLU follow the module, as they followed the 3x3 conv it replaces.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Callable
 
 from torch import Tensor, nn
 
