@@ -1,0 +1,71 @@
+"""``ctnet complexity``: GMACs and parameters of a preset, as text or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ctnet_lib.analysis.complexity import CONVENTIONS, count_complexity
+from ctnet_lib.models import build_model, list_presets
+
+
+def parse_set_options(pairs: list[str]) -> dict[str, str]:
+    """``['kernels=1,3', 'pwconv=true']`` -> ``{'kernels': '1,3', 'pwconv': 'true'}``."""
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set {pair!r} is not key=value (for example --set kernels=3,3)")
+        options[key.strip()] = value.strip()
+    return options
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "complexity",
+        help="GMACs and parameters of a model preset (the paper's 'GFLOPs' convention by default)",
+        description="Count multiply-accumulates and parameters of one clip with forward hooks.",
+    )
+    parser.add_argument("preset", help=f"model preset, one of: {', '.join(list_presets())}")
+    parser.add_argument("--frames", type=int, default=8, help="frames per clip T (default 8)")
+    parser.add_argument("--size", type=int, default=256, help="input height and width in pixels (default 256)")
+    parser.add_argument("--classes", type=int, default=174, help="number of classes (default 174)")
+    parser.add_argument(
+        "--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
+        help="model option, repeatable: num_sub_dims, last_sub_dim, kernels, connection, pwconv, "
+        "excitation, replace, dropout",
+    )
+    parser.add_argument(
+        "--convention", choices=CONVENTIONS, default="paper",
+        help="'paper': conv+linear MACs plus 2 ops per BN output (thop 2021, the paper's GFLOPs); "
+        "'conv_linear': weight MACs only",
+    )
+    parser.add_argument("--layers", action="store_true", help="also print the per-layer table")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    model = build_model(args.preset, num_classes=args.classes, num_frames=args.frames,
+                        **parse_set_options(args.options))
+    report = count_complexity(model, (1, 3, args.frames, args.size, args.size), args.convention)
+    result = {
+        "preset": args.preset,
+        "options": parse_set_options(args.options),
+        "frames": args.frames,
+        "size": args.size,
+        "classes": args.classes,
+        "convention": args.convention,
+        "gmacs": round(report.gmacs, 4),
+        "params_m": round(report.params_m, 4),
+    }
+    if args.json:
+        if args.layers:
+            result["layers"] = report.table.to_dict(orient="records")
+        print(json.dumps(result))
+        return 0
+    if args.layers:
+        print(report.table.to_string(index=False))
+    print(f"{args.preset} ({args.frames}x{args.size}x{args.size}, {args.classes} classes, "
+          f"{args.convention} convention): {report.gmacs:.2f} GMACs, {report.params_m:.2f} M params")
+    return 0

@@ -1,0 +1,80 @@
+import json
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from ctnet_lib import build_model
+from ctnet_lib.analysis.command import parse_set_options
+from ctnet_lib.analysis.complexity import count_complexity
+from ctnet_lib.cli import main
+
+
+@pytest.mark.parametrize("name", ["tsn_small", "c3d_small", "r2plus1d_small", "csn_small", "ctnet_small"])
+def test_conv_linear_macs_equal_half_of_pytorch_flop_counter(name):
+    model = build_model(name, num_classes=10, excitation="se") if name == "ctnet_small" else build_model(
+        name, num_classes=10
+    )
+    model.eval()
+    shape = (1, 3, 4, 64, 64)
+    report = count_complexity(model, shape, convention="conv_linear")
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(torch.zeros(shape))
+    assert 2 * report.macs == counter.get_total_flops()
+
+
+def test_paper_convention_adds_two_ops_per_batchnorm_output_and_conv_bias():
+    model = build_model("ctnet_small", num_classes=10)
+    paper = count_complexity(model, (1, 3, 4, 64, 64))
+    plain = count_complexity(model, (1, 3, 4, 64, 64), convention="conv_linear")
+    table = paper.table
+    bn_elements = sum(
+        torch.Size(row.output_shape).numel() for row in table.itertuples() if row.type.startswith("BatchNorm")
+    )
+    bias_outputs = sum(
+        torch.Size(row.output_shape).numel()
+        for row in table.itertuples()
+        if row.type == "Conv3d" and model.get_submodule(row.name).bias is not None
+    )
+    assert bn_elements > 0 and bias_outputs > 0
+    assert paper.macs - plain.macs == 2 * bn_elements + bias_outputs
+
+
+def test_report_table_and_counts_are_consistent():
+    model = build_model("ctnet_small", num_classes=10)
+    report = count_complexity(model, (1, 3, 4, 64, 64))
+    table = report.table
+    assert list(table.columns) == ["name", "type", "output_shape", "macs", "params", "stage"]
+    assert table["macs"].sum() == report.macs
+    assert table["params"].sum() == report.params == sum(p.numel() for p in model.parameters())
+    fc = table[table.name == "fc"].iloc[0]
+    assert fc.output_shape == (4, 10) and fc.macs == 4 * 10 * 512
+    assert set(table.stage) >= {"conv1", "layer1", "layer4", "fc"}
+    assert model.training
+
+
+def test_macs_scale_linearly_with_frames_and_quadratically_with_size():
+    """Without TE (whose gates run on pooled maps) every layer's cost is proportional to T*H*W."""
+    model = build_model("ctmodule_small", num_classes=10)
+    base = count_complexity(model, (1, 3, 4, 64, 64), convention="conv_linear").macs
+    fc = 4 * 10 * 512
+    assert count_complexity(model, (1, 3, 8, 64, 64), convention="conv_linear").macs == 2 * base
+    doubled = count_complexity(model, (1, 3, 4, 128, 128), convention="conv_linear").macs
+    assert doubled - fc == 4 * (base - fc)
+
+
+def test_cli_json_and_one_line_errors(capsys):
+    assert main(["complexity", "tsn_small", "--frames", "4", "--size", "64", "--classes", "10", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    expected = count_complexity(build_model("tsn_small", num_classes=10), (1, 3, 4, 64, 64))
+    assert result["gmacs"] == pytest.approx(expected.gmacs, abs=1e-4)
+    assert result["params_m"] == pytest.approx(expected.params_m, abs=1e-4)
+    assert main(["complexity", "ctnet_small", "--set", "last_sub_dim=3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "last sub-dimension size 3" in err
+
+
+def test_set_options_parsing():
+    assert parse_set_options(["kernels=1,3", "pwconv = true"]) == {"kernels": "1,3", "pwconv": "true"}
+    with pytest.raises(ValueError, match="key=value"):
+        parse_set_options(["kernels"])
