@@ -1,0 +1,1 @@
+"""ipywidgets user interfaces of the notebooks."""
