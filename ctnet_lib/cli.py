@@ -12,6 +12,7 @@ from collections.abc import Sequence
 COMMAND_MODULES = (
     "ctnet_lib.reports.command",
     "ctnet_lib.analysis.command",
+    "ctnet_lib.data.command",
 )
 
 
