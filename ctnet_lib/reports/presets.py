@@ -1,0 +1,135 @@
+"""Parameter presets for the reports: YAML files ``<presets_dir>/<name>.yaml`` of this shape::
+
+    description: one line that says what the preset is for
+    defaults:            # passed to every notebook that declares the parameter, ignored by the others
+      seed: 0
+    notebooks:           # per notebook (file stem); each key must be declared by that notebook
+      00_quickstart:
+        num_frames: 4
+
+Precedence: ``defaults`` < ``notebooks.<stem>`` < ``-p KEY VALUE`` overrides on the command line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ctnet_lib.cli import CliError
+
+PRESET_KEYS = ("description", "defaults", "notebooks")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One preset file: shared defaults and per-notebook parameters."""
+
+    name: str
+    description: str = ""
+    defaults: dict[str, Any] = field(default_factory=dict)
+    notebooks: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def available_presets(presets_dir: Path) -> list[str]:
+    """Names of the presets in ``presets_dir`` (file stems of ``*.yaml``), sorted."""
+    return sorted(path.stem for path in presets_dir.glob("*.yaml"))
+
+
+def load_preset(name: str, presets_dir: Path) -> Preset:
+    """Read and check ``<presets_dir>/<name>.yaml``."""
+    valid = available_presets(presets_dir)
+    if name not in valid:
+        listed = ", ".join(valid) or f"none in {presets_dir}"
+        raise CliError(f"unknown preset {name!r}; valid presets: {listed}")
+    path = presets_dir / f"{name}.yaml"
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise CliError(f"{path}: not valid YAML ({' '.join(str(error).split())})") from None
+    return _preset_from_mapping(name, content, path)
+
+
+def _preset_from_mapping(name: str, content: Any, path: Path) -> Preset:
+    """Check the shape of a parsed preset file and build the :class:`Preset`."""
+    if not isinstance(content, dict) or set(content) - set(PRESET_KEYS):
+        raise CliError(f"{path}: expected a mapping with the keys {', '.join(PRESET_KEYS)}")
+    defaults = content.get("defaults") or {}
+    notebooks = content.get("notebooks") or {}
+    if not isinstance(defaults, dict):
+        raise CliError(f"{path}: 'defaults' must map parameter names to values")
+    if not isinstance(notebooks, dict) or not all(isinstance(v or {}, dict) for v in notebooks.values()):
+        raise CliError(f"{path}: 'notebooks' must map each notebook name to its parameters")
+    return Preset(
+        name=name,
+        description=str(content.get("description") or ""),
+        defaults=dict(defaults),
+        notebooks={str(stem): dict(values or {}) for stem, values in notebooks.items()},
+    )
+
+
+def parse_overrides(pairs: Sequence[Sequence[str]]) -> dict[str, Any]:
+    """``[("size", "112"), ("kernels", "[1, 3]")]`` -> ``{"size": 112, "kernels": [1, 3]}``: each value
+    is read as YAML, so numbers, booleans, lists and strings come out typed. The last of a repeated key
+    wins."""
+    overrides = {}
+    for key, text in pairs:
+        try:
+            overrides[key] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise CliError(f"-p {key} {text!r}: the value is not valid YAML (quote strings)") from None
+    return overrides
+
+
+def check_preset_notebooks(preset: Preset, notebook_names: Collection[str]) -> None:
+    """Reject a preset that names a notebook the suite does not have (a typo or a stale entry)."""
+    unknown = sorted(set(preset.notebooks) - set(notebook_names))
+    if unknown:
+        raise CliError(
+            f"preset {preset.name!r} names unknown notebook {', '.join(unknown)}; "
+            f"notebooks: {', '.join(notebook_names)}"
+        )
+
+
+def resolve_parameters(
+    preset: Preset, declared: Mapping[str, Collection[str]], overrides: Mapping[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Parameters to pass to each notebook: ``{stem: {name: value}}``.
+
+    ``declared`` maps each selected notebook to the parameter names its ``parameters`` cell declares;
+    only those are passed. A preset entry for a parameter its notebook does not declare, or an override
+    that no selected notebook declares, is an error naming the valid parameters.
+    """
+    _check_overrides(overrides, declared)
+    return {stem: _parameters_for(preset, stem, set(names), overrides) for stem, names in declared.items()}
+
+
+def _parameters_for(
+    preset: Preset, stem: str, names: set[str], overrides: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Merge defaults < per-notebook values < overrides for one notebook that declares ``names``."""
+    specific = preset.notebooks.get(stem, {})
+    undeclared = sorted(set(specific) - names)
+    if undeclared:
+        raise CliError(
+            f"preset {preset.name!r}: notebook {stem} does not declare {', '.join(undeclared)}; "
+            f"it declares: {', '.join(sorted(names)) or 'nothing'}"
+        )
+    merged = {key: value for key, value in preset.defaults.items() if key in names}
+    merged.update(specific)
+    merged.update({key: value for key, value in overrides.items() if key in names})
+    return merged
+
+
+def _check_overrides(overrides: Mapping[str, Any], declared: Mapping[str, Collection[str]]) -> None:
+    """Every ``-p`` key must be declared by at least one selected notebook."""
+    valid = sorted({name for names in declared.values() for name in names})
+    unknown = [key for key in overrides if key not in valid]
+    if unknown:
+        raise CliError(
+            f"-p {', '.join(unknown)}: no selected notebook declares it; "
+            f"valid parameters: {', '.join(valid) or 'none'}"
+        )

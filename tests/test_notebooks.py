@@ -1,0 +1,74 @@
+"""The source notebooks: committed clean, one parsable ``parameters`` cell, and each runs with ``smoke``."""
+
+import ast
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from ctnet_lib.reports.notebooks import declared_parameters
+from ctnet_lib.reports.runner import resolve_kernel
+from ctnet_lib.reports.suite import plan_reports, run_suite
+from ctnet_lib.viz.complexity_figures import gmacs_by_stage
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+IDS = [path.stem for path in NOTEBOOKS]
+CELL_TIMEOUT_S = 600  # a hung cell fails its notebook instead of blocking the test run
+
+
+def assigned_names(source: str) -> list[str]:
+    """Names assigned at the top level of a cell (``x = 1`` and ``x: int = 1``)."""
+    nodes = [node for node in ast.parse(source).body if isinstance(node, (ast.Assign, ast.AnnAssign))]
+    return [(node.target if isinstance(node, ast.AnnAssign) else node.targets[0]).id for node in nodes]
+
+
+def parameter_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_is_committed_without_outputs_or_execution_counts(path):
+    notebook = nbformat.read(path, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert code
+    assert [i for i, cell in enumerate(code) if cell.outputs] == []
+    assert [i for i, cell in enumerate(code) if cell.execution_count is not None] == []
+    assert notebook.metadata["kernelspec"]["name"] == "ctnet-lab"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_has_one_parameters_cell_that_papermill_reads_completely(path):
+    notebook = nbformat.read(path, as_version=4)
+    cells = parameter_cells(notebook)
+    assert len(cells) == 1
+    # papermill skips a line with a second "=" (e.g. in the comment); such a parameter could not be set
+    assert list(declared_parameters(path)) == assigned_names(cells[0].source)
+
+
+def test_quickstart_declares_the_parameters_the_presets_set():
+    assert set(declared_parameters(REPO / "notebooks" / "00_quickstart.ipynb")) == {
+        "preset_model", "num_frames", "size", "num_classes"
+    }
+
+
+def test_gmacs_by_stage_groups_stem_residual_stages_and_head_in_forward_order():
+    names = ["conv1", "bn1", "maxpool", "layer1.0.conv1", "layer1.1.conv2", "layer2.0.conv1", "avgpool", "fc"]
+    table = pd.DataFrame({"name": names, "macs": [1e9, 2e9, 0, 3e9, 4e9, 5e9, 0, 6e9]})
+    by_stage = gmacs_by_stage(table)
+    assert list(by_stage.index) == ["stem", "layer1", "layer2", "head"]
+    assert list(by_stage.values) == [3.0, 7.0, 5.0, 6.0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_runs_with_the_smoke_preset_without_an_error(path, tmp_path):
+    plan = plan_reports("smoke", [path.stem], notebooks_dir=REPO / "notebooks",
+                        presets_dir=REPO / "reports" / "presets")
+    [result] = run_suite(plan, resolve_kernel(), tmp_path, progress_bar=False, cell_timeout_s=CELL_TIMEOUT_S)
+    executed = nbformat.read(tmp_path / "smoke" / result.notebook, as_version=4)
+    errors = [output for cell in executed.cells if cell.cell_type == "code" for output in cell.outputs
+              if output.output_type == "error"]
+    assert result.ok and errors == [], result.error
+    assert (tmp_path / "smoke" / result.html).stat().st_size > 0
