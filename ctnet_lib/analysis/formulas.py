@@ -1,0 +1,383 @@
+"""Closed-form parameters and MACs of one temporal module, term by term, and the C2 cost curve.
+
+Costs are for one clip (batch 1) whose module output is (C, T, H, W), stride 1, under the two
+conventions of ``complexity.py``: ``paper`` (conv MACs, +1 per output for a bias, 2 ops per BN output
+element) and ``conv_linear`` (weight MACs only). Parameters include BN affine weights and biases
+(running statistics are buffers). ``network_cost`` turns module costs into whole-network costs by
+swapping them into a hook count of the plain 2D network.
+
+Symbols in the formula strings: C channels; THW = T·H·W output positions; Ck the size of sub-dimension
+k; k the kernel size; G = C / Ck the conv groups; h the TE hidden width (``grouped_hidden_width``);
+r the SE hidden width.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pandas as pd
+
+from ctnet_lib.analysis.complexity import CONVENTIONS, ComplexityReport, count_complexity
+from ctnet_lib.models import BACKBONES, build_model
+from ctnet_lib.models.block_selection import LAYER_NAMES, select_blocks
+from ctnet_lib.ops.excitation import grouped_hidden_width
+from ctnet_lib.ops.factorisation import factorise
+from ctnet_lib.ops.temporal_modules import TemporalModuleConfig, build_temporal_module
+
+
+@dataclass(frozen=True)
+class CostTerm:
+    """One layer's share of a module's cost; ``name`` groups terms (e.g. all 'BN'), ``part`` details it."""
+
+    step: str
+    name: str
+    part: str
+    macs: int
+    params: int
+    macs_formula: str
+    params_formula: str
+
+
+@dataclass(frozen=True)
+class ModuleCost:
+    """Closed-form cost of one temporal module; ``terms`` in execution order."""
+
+    kind: str
+    channels: int
+    output_thw: tuple[int, int, int]
+    sizes: tuple[int, ...]
+    convention: str
+    terms: tuple[CostTerm, ...]
+
+    @property
+    def macs(self) -> int:
+        return sum(term.macs for term in self.terms)
+
+    @property
+    def params(self) -> int:
+        return sum(term.params for term in self.terms)
+
+    def by_term(self) -> dict[str, int]:
+        """MACs summed per term name, e.g. {'spatial conv': ..., 'BN': ..., 'TE': ...}."""
+        return _sum_by_name(self.terms, "macs")
+
+    def params_by_term(self) -> dict[str, int]:
+        """Parameters summed per term name."""
+        return _sum_by_name(self.terms, "params")
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """One row per term: step, name, part, macs_formula, macs, params_formula, params."""
+        columns = ["step", "name", "part", "macs_formula", "macs", "params_formula", "params"]
+        return pd.DataFrame([{c: getattr(t, c) for c in columns} for t in self.terms], columns=columns)
+
+    def summary(self) -> pd.DataFrame:
+        """One row per term name with MACs, params and their share of the total MACs in %."""
+        macs, params = self.by_term(), self.params_by_term()
+        frame = pd.DataFrame({"term": list(macs), "macs": list(macs.values()),
+                              "params": list(params.values())})
+        frame["macs_share_pct"] = 100.0 * frame["macs"] / max(self.macs, 1)
+        return frame
+
+
+def _sum_by_name(terms: tuple[CostTerm, ...], field: str) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for term in terms:
+        totals[term.name] = totals.get(term.name, 0) + getattr(term, field)
+    return totals
+
+
+class _TermBuilder:
+    """Collects conv and BN terms for one module under one convention."""
+
+    def __init__(self, convention: str) -> None:
+        if convention not in CONVENTIONS:
+            raise ValueError(f"convention {convention!r} is not one of {CONVENTIONS}")
+        self.paper = convention == "paper"
+        self.terms: list[CostTerm] = []
+
+    def conv(
+        self, step: str, name: str, part: str, outputs: int, per_output: int, out_channels: int,
+        bias: bool, formulas: tuple[str, str],
+    ) -> None:
+        """A conv: ``outputs`` output elements, ``per_output`` weight MACs each, ``out_channels`` filters."""
+        counted_bias = 1 if (bias and self.paper) else 0
+        params = out_channels * per_output + (out_channels if bias else 0)
+        macs_formula, params_formula = formulas
+        if counted_bias:
+            macs_formula = f"{macs_formula} + bias"
+        if bias:
+            params_formula = f"{params_formula} + bias"
+        macs = outputs * (per_output + counted_bias)
+        self.terms.append(CostTerm(step, name, part, macs, params, macs_formula, params_formula))
+
+    def bn(
+        self, step: str, name: str, part: str, outputs: int, channels: int, symbols: tuple[str, str]
+    ) -> None:
+        """A BatchNorm over ``outputs`` elements of ``channels`` channels (2 ops each under 'paper')."""
+        macs_formula = f"2·{symbols[0]}" if self.paper else "0"
+        self.terms.append(
+            CostTerm(step, name, part, 2 * outputs if self.paper else 0, 2 * channels, macs_formula,
+                     f"2·{symbols[1]}")
+        )
+
+
+def temporal_module_cost(
+    channels: int,
+    config: TemporalModuleConfig,
+    frames: int,
+    height: int,
+    width: int,
+    convention: str = "paper",
+) -> ModuleCost:
+    """Closed-form cost of ``build_temporal_module(channels, config)`` with output (C, T, H, W), stride 1.
+
+    ``frames``, ``height``, ``width`` = T, H, W of the module's output (equal to its input at stride 1).
+    """
+    if config.kind == "none":
+        raise ValueError("kind 'none' has no temporal module; pick c3d, r2plus1d, csn or ct")
+    if min(channels, frames, height, width) < 1:
+        raise ValueError(f"C={channels}, T={frames}, H={height}, W={width} must all be >= 1")
+    builder = _TermBuilder(convention)
+    volume = channels * frames * height * width
+    sizes: tuple[int, ...] = (channels,)
+    if config.kind == "c3d":
+        builder.conv("module", "3D conv", "full 3x3x3", volume, 27 * channels, channels, False,
+                     ("C·THW·C·27", "27·C²"))
+    elif config.kind == "r2plus1d":
+        builder.conv("module", "spatial conv", "full 1x3x3", volume, 9 * channels, channels, False,
+                     ("C·THW·C·9", "9·C²"))
+        builder.bn("module", "BN", "after spatial conv", volume, channels, ("C·THW", "C"))
+        builder.conv("module", "temporal conv", "full 3x1x1", volume, 3 * channels, channels, False,
+                     ("C·THW·C·3", "3·C²"))
+    elif config.kind == "csn":
+        builder.conv("module", "point-wise conv", "full 1x1x1", volume, channels, channels, False,
+                     ("C·THW·C", "C²"))
+        builder.bn("module", "BN", "after point-wise conv", volume, channels, ("C·THW", "C"))
+        builder.conv("module", "depth-wise conv", "3x3x3, groups=C", volume, 27, channels, False,
+                     ("C·THW·27", "27·C"))
+    else:
+        sizes = factorise(channels, config.num_sub_dims, config.last_sub_dim)
+        _add_ct_terms(builder, channels, config, sizes, (frames, height, width))
+    return ModuleCost(config.kind, channels, (frames, height, width), sizes, convention, tuple(builder.terms))
+
+
+def _add_ct_terms(
+    builder: _TermBuilder,
+    channels: int,
+    config: TemporalModuleConfig,
+    sizes: tuple[int, ...],
+    thw: tuple[int, int, int],
+) -> None:
+    volume = channels * math.prod(thw)
+    for k, (size, kernel) in enumerate(zip(sizes, config.kernel_per_sub_dim, strict=True)):
+        step, ck = f"sub-op {k + 1}", f"C{k + 1}"
+        if config.connection == "coupled":
+            builder.conv(step, "3D conv", f"{kernel}x{kernel}x{kernel}, groups=C/{ck}", volume,
+                         size * kernel**3, channels, False, (f"C·THW·{ck}·k³", f"C·{ck}·k³"))
+            builder.bn(step, "BN", "after 3D conv", volume, channels, ("C·THW", "C"))
+        else:
+            builder.conv(step, "spatial conv", f"1x{kernel}x{kernel}, groups=C/{ck}", volume,
+                         size * kernel**2, channels, False, (f"C·THW·{ck}·k²", f"C·{ck}·k²"))
+            builder.bn(step, "BN", "after spatial conv", volume, channels, ("C·THW", "C"))
+            builder.conv(step, "temporal conv", f"{kernel}x1x1, groups=C/{ck}", volume,
+                         size * kernel, channels, False, (f"C·THW·{ck}·k", f"C·{ck}·k"))
+            builder.bn(step, "BN", "after temporal conv", volume, channels, ("C·THW", "C"))
+        if config.excitation == "te":
+            _add_tensor_excitation(builder, step, ck, channels, size, kernel, thw, config.te_reduction)
+        elif config.excitation == "se":
+            hidden = max(1, channels // config.se_reduction)
+            builder.conv(step, "SE", "squeeze 1x1x1", hidden, channels, hidden, True, ("r·C", "r·C"))
+            builder.conv(step, "SE", "excite 1x1x1", channels, hidden, channels, True, ("C·r", "C·r"))
+        if config.pwconv and k < len(sizes) - 1:
+            pw_step = f"PWConv {k + 1}"
+            builder.conv(pw_step, "PWConv", "dense 1x1x1", volume, channels, channels, False,
+                         ("C·THW·C", "C²"))
+            builder.bn(pw_step, "PWConv", "BN", volume, channels, ("C·THW", "C"))
+
+
+def _add_tensor_excitation(
+    builder: _TermBuilder,
+    step: str,
+    ck: str,
+    channels: int,
+    size: int,
+    kernel: int,
+    thw: tuple[int, int, int],
+    reduction: int,
+) -> None:
+    """The three TE gates of one sub-operation (eq. 6-8): grouped C -> h -> C bottlenecks."""
+    frames, height, width = thw
+    groups = channels // size
+    hidden = grouped_hidden_width(channels, groups, reduction)
+    gates = (
+        ("spatial gate", height * width, kernel**2, "HW", "k²"),
+        ("temporal gate", frames, kernel, "T", "k"),
+        ("channel gate", frames, 1, "T", "1"),
+    )
+    for gate, positions, taps, where, tap_symbol in gates:
+        builder.conv(step, "TE", f"{gate} reduce", hidden * positions, size * taps, hidden, False,
+                     (f"h·{where}·{ck}·{tap_symbol}", f"h·{ck}·{tap_symbol}"))
+        builder.bn(step, "TE", f"{gate} BN", hidden * positions, hidden, (f"h·{where}", "h"))
+        builder.conv(step, "TE", f"{gate} expand", channels * positions, hidden // groups * taps, channels,
+                     True, (f"C·{where}·(h/G)·{tap_symbol}", f"C·(h/G)·{tap_symbol}"))
+
+
+def divisors(n: int) -> list[int]:
+    """All positive divisors of ``n`` in increasing order."""
+    if n < 1:
+        raise ValueError(f"n={n} must be >= 1 to have divisors")
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    return sorted(set(small + [n // d for d in small]))
+
+
+def ct_k2_closed_form_macs(
+    channels: int, c2: int, frames: int, height: int, width: int, kernel: int = 3, convention: str = "paper"
+) -> int:
+    """MACs of the K=2 parallel CT-Module: C·THW·(k²+k)·(C/C2 + C2) + 4 BN · 2·C·THW (paper)."""
+    if convention not in CONVENTIONS:
+        raise ValueError(f"convention {convention!r} is not one of {CONVENTIONS}")
+    if c2 < 1 or channels % c2:
+        raise ValueError(f"C2={c2} must be a positive divisor of C={channels}")
+    volume = channels * frames * height * width
+    batch_norms = 4 * 2 * volume if convention == "paper" else 0
+    return volume * (kernel**2 + kernel) * (channels // c2 + c2) + batch_norms
+
+
+def full_3d_conv_cost(
+    channels: int, frames: int, height: int, width: int, kernel: int = 3
+) -> tuple[int, int]:
+    """(MACs, params) of eq. 1, one dense k x k x k conv over all C channels: (C·C·k³·THW, C·C·k³)."""
+    params = channels * channels * kernel**3
+    return params * frames * height * width, params
+
+
+def optimal_c2(channels: int) -> tuple[int, ...]:
+    """Divisors C2 of C minimising C/C2 + C2 (the K=2 cost); sqrt(C) when C is a perfect square."""
+    score = {c2: channels // c2 + c2 for c2 in divisors(channels)}
+    best = min(score.values())
+    return tuple(c2 for c2, value in score.items() if value == best)
+
+
+def c2_cost_curve(
+    channels: int,
+    frames: int,
+    height: int,
+    width: int,
+    config: TemporalModuleConfig | None = None,
+    convention: str = "paper",
+) -> pd.DataFrame:
+    """Cost of one K=2 CT-Module for every divisor C2 of C (C1 = C / C2).
+
+    Columns: c2, c1, macs, params, closed_form_macs (NaN unless parallel/serial without PW/TE/SE),
+    c1_plus_c2, is_min (True at the argmin of macs), full3d_macs (eq. 1, the same for every row).
+    """
+    base = (config or TemporalModuleConfig()).with_options(kind="ct", num_sub_dims=2, last_sub_dim=None)
+    plain = base.connection != "coupled" and not base.pwconv and base.excitation == "none"
+    same_kernel = len(set(base.kernel_per_sub_dim)) == 1
+    rows = []
+    for c2 in divisors(channels):
+        cost = temporal_module_cost(channels, base.with_options(last_sub_dim=c2), frames, height, width,
+                                    convention)
+        kernel = base.kernel_per_sub_dim[0]
+        closed = (
+            ct_k2_closed_form_macs(channels, c2, frames, height, width, kernel, convention)
+            if plain and same_kernel else math.nan
+        )
+        rows.append({"c2": c2, "c1": channels // c2, "macs": cost.macs, "params": cost.params,
+                     "closed_form_macs": closed, "c1_plus_c2": channels // c2 + c2})
+    curve = pd.DataFrame(rows)
+    curve["is_min"] = curve["macs"] == curve["macs"].min()
+    curve["full3d_macs"] = full_3d_conv_cost(channels, frames, height, width)[0]
+    return curve
+
+
+@dataclass(frozen=True)
+class NetworkCost:
+    """Whole-network cost from formulas: the 2D network's hook count with each replaced 3x3 swapped."""
+
+    macs: int
+    params: int
+    replaced: tuple[str, ...]
+
+    @property
+    def gmacs(self) -> float:
+        return self.macs / 1e9
+
+    @property
+    def params_m(self) -> float:
+        return self.params / 1e6
+
+
+@lru_cache(maxsize=16)
+def _plain_network_report(
+    backbone: str, frames: int, size: int, num_classes: int, convention: str
+) -> ComplexityReport:
+    return count_complexity(build_model(f"tsn_{backbone}", num_classes=num_classes),
+                            (1, 3, frames, size, size), convention)
+
+
+def network_cost(
+    config: TemporalModuleConfig,
+    frames: int = 8,
+    size: int = 256,
+    num_classes: int = 174,
+    backbone: str = "r50",
+    replace: str = "every_other",
+    convention: str = "paper",
+) -> NetworkCost:
+    """Whole-network MACs and params of a video ResNet whose chosen blocks carry ``config``'s module.
+
+    The plain 2D network is counted once by hooks (cached); each replaced 3x3 conv's cost is then
+    replaced by ``temporal_module_cost``. Only stride-1 blocks may be replaced (the first block of
+    stages 2-4 is strided; use ``count_complexity`` on the model for those).
+    """
+    if backbone not in BACKBONES:
+        raise ValueError(f"backbone {backbone!r} is not one of {sorted(BACKBONES)}")
+    report = _plain_network_report(backbone, frames, size, num_classes, convention)
+    layers = {layer.name: layer for layer in report.layers}
+    macs, params = report.macs, report.params
+    chosen = {} if config.kind == "none" else select_blocks(replace, BACKBONES[backbone].blocks_per_layer)
+    replaced = []
+    for stage, name in enumerate(LAYER_NAMES):
+        for index in chosen.get(name, ()):
+            if stage > 0 and index == 0:
+                raise ValueError(
+                    f"replace={replace!r} includes the strided block {name}.0; network_cost covers stride-1 "
+                    "blocks only (count the built model with count_complexity instead)"
+                )
+            conv2 = layers[f"{name}.{index}.conv2"]
+            _, channels, height, width = conv2.output_shape
+            module = temporal_module_cost(channels, config, frames, height, width, convention)
+            macs += module.macs - conv2.macs
+            params += module.params - conv2.params
+            replaced.append(f"{name}.{index}")
+    return NetworkCost(macs, params, tuple(replaced))
+
+
+def compare_with_counter(
+    channels: int,
+    configs: dict[str, TemporalModuleConfig],
+    frames: int,
+    height: int,
+    width: int,
+    convention: str = "paper",
+) -> pd.DataFrame:
+    """Closed form vs hook counter for each named module configuration at output (C, T, H, W).
+
+    Columns: module, formula_macs, counted_macs, macs_difference, formula_params, counted_params,
+    params_difference. Counting runs each module once on zeros (batch 1).
+    """
+    rows = []
+    for label, config in configs.items():
+        formula = temporal_module_cost(channels, config, frames, height, width, convention)
+        module = build_temporal_module(channels, config)
+        counted = count_complexity(module, (1, channels, frames, height, width), convention)
+        rows.append({
+            "module": label, "formula_macs": formula.macs, "counted_macs": counted.macs,
+            "macs_difference": formula.macs - counted.macs, "formula_params": formula.params,
+            "counted_params": counted.params, "params_difference": formula.params - counted.params,
+        })
+    return pd.DataFrame(rows)

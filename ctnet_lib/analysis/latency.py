@@ -1,0 +1,446 @@
+"""Measured cost beside counted cost: latency and memory of temporal modules and whole networks.
+
+Latency: wall-clock ms of one call after ``warmup`` untimed calls, ``repeats`` timed calls, reported
+as median and inter-quartile range (IQR); CUDA work is synchronised before and after each call.
+'fwd' is inference (eval mode, ``torch.no_grad``); 'fwd_bwd' is one training step without the
+optimiser (train mode, forward, backward of the output sum, gradients reset between calls); a
+module's input requires grad there, as it does inside a network.
+
+Memory, two quantities with different meanings:
+- ``saved_activation_mb`` (every device): bytes of the distinct tensor storages autograd keeps for
+  the backward pass during one training-mode forward, parameters excluded, input included. It is
+  what a module adds to training memory per clip, computed exactly with saved-tensor hooks.
+- ``peak_fwd_mb`` / ``peak_fwd_bwd_mb`` (CUDA only, NaN elsewhere): ``torch.cuda.max_memory_allocated``
+  during the call minus the memory allocated before it (input and weights excluded): the allocator's
+  true peak, workspace included. CPU has no such counter in torch.
+
+On CPU, subnormal floats are flushed to zero while measuring: randomly initialised networks produce
+subnormal activations that slow x86 arithmetic 10-50x, an artefact of the untrained weights (seen
+here: CT-Net-R50 at 112 px took 1.4 s instead of 0.09 s per forward).
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor, nn
+
+from ctnet_lib.analysis.complexity import count_complexity
+from ctnet_lib.analysis.formulas import divisors
+from ctnet_lib.models import build_model
+from ctnet_lib.ops.conv_bn_act import conv3d
+from ctnet_lib.ops.temporal_modules import TemporalModuleConfig, build_temporal_module
+
+MIB = 2**20
+
+# Module types compared at each stage; None is the plain 2D 3x3 conv that the temporal module replaces.
+MODULE_TYPES: dict[str, TemporalModuleConfig | None] = {
+    "2D 3x3 (TSN)": None,
+    "C3D": TemporalModuleConfig(kind="c3d"),
+    "R(2+1)D": TemporalModuleConfig(kind="r2plus1d"),
+    "CSN": TemporalModuleConfig(kind="csn"),
+    "CT-Module": TemporalModuleConfig(kind="ct"),
+    "CT-Net (PW+TE)": TemporalModuleConfig(kind="ct", pwconv=True, excitation="te"),
+}
+
+# Whole networks compared: label -> preset family (the backbone is appended).
+NETWORK_FAMILIES = {"TSN": "tsn", "C3D": "c3d", "R(2+1)D": "r2plus1d", "CSN": "csn", "CT-Module": "ctmodule",
+                    "CT-Net": "ctnet"}
+
+
+def network_presets(backbone: str = "r50") -> dict[str, tuple[str, dict[str, object]]]:
+    """label -> (preset, options) of every module family on ``backbone`` (r50, r101 or small)."""
+    return {label: (f"{family}_{backbone}", {}) for label, family in NETWORK_FAMILIES.items()}
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """'auto' -> CUDA when available, else CPU; 'cuda' without a GPU raises naming the fix."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"device {device!r} is not 'auto', 'cpu' or 'cuda'")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' was asked for but torch sees no GPU; use device='auto' or 'cpu'")
+    return torch.device(device)
+
+
+def environment_info(device: torch.device) -> dict[str, object]:
+    """Where a measurement ran: device, device_name, torch_version, threads (CPU intra-op threads)."""
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_model_name()
+    return {"device": device.type, "device_name": name, "torch_version": torch.__version__,
+            "threads": torch.get_num_threads()}
+
+
+def _cpu_model_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Wall-clock samples of one call in ms."""
+
+    samples_ms: tuple[float, ...]
+
+    @property
+    def median_ms(self) -> float:
+        return float(np.median(self.samples_ms))
+
+    @property
+    def iqr_ms(self) -> float:
+        q1, q3 = np.percentile(self.samples_ms, [25, 75])
+        return float(q3 - q1)
+
+
+def _synchronise(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_call(fn: Callable[[], object], device: torch.device, repeats: int = 5, warmup: int = 2) -> Timing:
+    """Run ``fn`` ``warmup`` times untimed, then ``repeats`` times timed (synchronised on CUDA)."""
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"repeats={repeats} must be >= 1 and warmup={warmup} >= 0")
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeats):
+        _synchronise(device)
+        start = time.perf_counter()
+        fn()
+        _synchronise(device)
+        samples.append(1000.0 * (time.perf_counter() - start))
+    return Timing(tuple(samples))
+
+
+def _forward(module: nn.Module, x: Tensor) -> Callable[[], object]:
+    def run() -> object:
+        with torch.no_grad():
+            return module(x)
+
+    return run
+
+
+def _forward_backward(module: nn.Module, x: Tensor) -> Callable[[], object]:
+    def run() -> object:
+        module.zero_grad(set_to_none=True)
+        x.grad = None
+        module(x).sum().backward()
+        return None
+
+    return run
+
+
+def saved_activation_bytes(module: nn.Module, x: Tensor) -> int:
+    """Bytes of distinct storages autograd saves in one training-mode forward (parameters excluded)."""
+    parameter_storages = {p.untyped_storage().data_ptr() for p in module.parameters()}
+    saved: dict[int, int] = {}
+
+    def pack(tensor: Tensor) -> Tensor:
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in parameter_storages:
+            saved[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    module.train()
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        out = module(x)
+    del out
+    return sum(saved.values())
+
+
+def peak_allocated_bytes(fn: Callable[[], object], device: torch.device) -> float:
+    """CUDA: peak bytes allocated during ``fn`` above what was allocated before; NaN on other devices."""
+    if device.type != "cuda":
+        return math.nan
+    _synchronise(device)
+    before = torch.cuda.memory_allocated(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    fn()
+    _synchronise(device)
+    return float(torch.cuda.max_memory_allocated(device) - before)
+
+
+@contextmanager
+def flushed_denormals() -> Iterator[None]:
+    """Flush subnormal floats to zero on CPU inside the block (torch's default, off, is restored)."""
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
+
+
+def measure(
+    module: nn.Module,
+    input_shape: tuple[int, ...],
+    device: torch.device,
+    repeats: int = 5,
+    warmup: int = 2,
+    input_requires_grad: bool = True,
+) -> dict[str, float]:
+    """Latency (fwd, fwd_bwd: median and IQR in ms) and memory (MiB) of ``module`` on x: ``input_shape``."""
+    module = module.to(device)
+    x = torch.randn(input_shape, device=device)
+    train_x = x.detach().requires_grad_(input_requires_grad)
+    with flushed_denormals():
+        module.eval()
+        forward = time_call(_forward(module, x), device, repeats, warmup)
+        peak_forward = peak_allocated_bytes(_forward(module, x), device)
+        module.train()
+        step = _forward_backward(module, train_x)
+        forward_backward = time_call(step, device, repeats, warmup)
+        peak_step = peak_allocated_bytes(step, device)
+        saved = saved_activation_bytes(module, train_x)
+    module.zero_grad(set_to_none=True)
+    return {
+        "fwd_ms": forward.median_ms, "fwd_iqr_ms": forward.iqr_ms,
+        "fwd_bwd_ms": forward_backward.median_ms, "fwd_bwd_iqr_ms": forward_backward.iqr_ms,
+        "saved_activation_mb": saved / MIB,
+        "peak_fwd_mb": peak_forward / MIB, "peak_fwd_bwd_mb": peak_step / MIB,
+        "repeats": len(forward.samples_ms),
+    }
+
+
+@dataclass(frozen=True)
+class StageShape:
+    """Input of a ResNet stage's 3x3 conv: C channels, T frames, H x W pixels."""
+
+    stage: str
+    channels: int
+    frames: int
+    height: int
+    width: int
+
+
+def resnet50_stage_shapes(
+    resolution: int = 224, frames: int = 8, channel_divisor: int = 1
+) -> list[StageShape]:
+    """Shapes seen by the 3x3 convs of ResNet-50's stride-1 blocks.
+
+    C = 64/128/256/512 at 56/28/14/7 px for a 224 px input (the stem halves twice, each stage once,
+    rounding up); ``channel_divisor`` (a divisor of 64) shrinks C for quick runs.
+    """
+    if resolution < 1 or frames < 1 or channel_divisor < 1 or 64 % channel_divisor:
+        raise ValueError(
+            f"resolution={resolution}, frames={frames} must be >= 1 and channel_divisor={channel_divisor} "
+            "a divisor of 64"
+        )
+    side = _half_up(_half_up(resolution))
+    shapes = []
+    for stage in range(4):
+        shapes.append(StageShape(f"layer{stage + 1}", 64 * 2**stage // channel_divisor, frames, side, side))
+        side = _half_up(side)
+    return shapes
+
+
+def _half_up(pixels: int) -> int:
+    return (pixels + 1) // 2
+
+
+def build_probe_module(config: TemporalModuleConfig | None, channels: int) -> nn.Module:
+    """The temporal module of ``config``, or the 2D 3x3 conv it replaces (as a 1x3x3 Conv3d) for None."""
+    if config is None:
+        return conv3d(channels, channels, (1, 3, 3))
+    return build_temporal_module(channels, config)
+
+
+def module_latency_table(
+    shapes: Sequence[StageShape],
+    module_types: Mapping[str, TemporalModuleConfig | None] | None = None,
+    device: str = "auto",
+    repeats: int = 5,
+    warmup: int = 2,
+    batch_size: int = 1,
+) -> pd.DataFrame:
+    """One row per (stage shape, module type): counted GMACs and params beside latency and memory.
+
+    Columns: module, stage, channels, c2, frames, height, width, batch_size, gmacs (per clip),
+    params_m, fwd_ms, fwd_iqr_ms, fwd_bwd_ms, fwd_bwd_iqr_ms, saved_activation_mb, peak_fwd_mb,
+    peak_fwd_bwd_mb, repeats, device, device_name, torch_version, threads, gmacs_per_s (forward
+    throughput: counted GMACs of the batch per second).
+    """
+    module_types = MODULE_TYPES if module_types is None else module_types
+    target = resolve_device(device)
+    rows = []
+    for shape in shapes:
+        for label, config in module_types.items():
+            module = build_probe_module(config, shape.channels)
+            input_shape = (batch_size, shape.channels, shape.frames, shape.height, shape.width)
+            rows.append(_module_row(label, module, config, shape, input_shape, target, repeats, warmup))
+    return _finish(rows, MODULE_COLUMNS)
+
+
+def c2_latency_table(
+    shape: StageShape,
+    c2_values: Sequence[int] | None = None,
+    base: TemporalModuleConfig | None = None,
+    device: str = "auto",
+    repeats: int = 5,
+    warmup: int = 2,
+    batch_size: int = 1,
+) -> pd.DataFrame:
+    """One row per C2 (default: every divisor of C) of a K=2 CT-Module at ``shape``; columns as
+    ``module_latency_table``."""
+    base = (base or TemporalModuleConfig()).with_options(kind="ct", num_sub_dims=2)
+    target = resolve_device(device)
+    rows = []
+    for c2 in divisors(shape.channels) if c2_values is None else c2_values:
+        config = base.with_options(last_sub_dim=int(c2))
+        module = build_temporal_module(shape.channels, config)
+        input_shape = (batch_size, shape.channels, shape.frames, shape.height, shape.width)
+        rows.append(_module_row(f"CT C2={c2}", module, config, shape, input_shape, target, repeats, warmup))
+    return _finish(rows, MODULE_COLUMNS)
+
+
+def _module_row(
+    label: str,
+    module: nn.Module,
+    config: TemporalModuleConfig | None,
+    shape: StageShape,
+    input_shape: tuple[int, ...],
+    device: torch.device,
+    repeats: int,
+    warmup: int,
+) -> dict[str, object]:
+    counted = count_complexity(module, (1, *input_shape[1:]))
+    sizes = getattr(module, "sizes", None)
+    return {
+        "module": label, "stage": shape.stage, "channels": shape.channels,
+        "c2": sizes[-1] if sizes and len(sizes) > 1 else math.nan,
+        "frames": shape.frames, "height": shape.height, "width": shape.width,
+        "batch_size": input_shape[0], "gmacs": counted.gmacs, "params_m": counted.params_m,
+        **measure(module, input_shape, device, repeats, warmup),
+        **environment_info(device),
+    }
+
+
+def network_latency_table(
+    networks: Mapping[str, tuple[str, Mapping[str, object]]] | None = None,
+    frames: int = 8,
+    resolution: int = 224,
+    device: str = "auto",
+    repeats: int = 3,
+    warmup: int = 1,
+    batch_size: int = 1,
+    num_classes: int = 174,
+) -> pd.DataFrame:
+    """One row per network (label -> (preset, options)) on clips (batch_size, 3, frames, res, res);
+    columns as ``module_latency_table`` with preset instead of stage shape fields."""
+    networks = network_presets() if networks is None else networks
+    target = resolve_device(device)
+    input_shape = (batch_size, 3, frames, resolution, resolution)
+    rows = []
+    for label, (preset, options) in networks.items():
+        model = build_model(preset, num_classes=num_classes, num_frames=frames, **dict(options))
+        counted = count_complexity(model, (1, *input_shape[1:]))
+        rows.append({
+            "network": label, "preset": preset, "options": dict(options), "frames": frames,
+            "resolution": resolution, "batch_size": batch_size,
+            "gmacs": counted.gmacs, "params_m": counted.params_m,
+            **measure(model, input_shape, target, repeats, warmup, input_requires_grad=False),
+            **environment_info(target),
+        })
+        del model
+    return _finish(rows, NETWORK_COLUMNS)
+
+
+MEASURE_COLUMNS = (
+    "batch_size", "gmacs", "params_m", "fwd_ms", "fwd_iqr_ms", "fwd_bwd_ms", "fwd_bwd_iqr_ms",
+    "saved_activation_mb", "peak_fwd_mb", "peak_fwd_bwd_mb", "repeats", "device", "device_name",
+    "torch_version", "threads", "gmacs_per_s",
+)
+MODULE_COLUMNS = ("module", "stage", "channels", "c2", "frames", "height", "width", *MEASURE_COLUMNS)
+NETWORK_COLUMNS = ("network", "preset", "options", "frames", "resolution", *MEASURE_COLUMNS)
+
+
+def _finish(rows: list[dict[str, object]], columns: tuple[str, ...]) -> pd.DataFrame:
+    """The rows as a DataFrame with ``columns`` in order (empty but with the columns when no rows)."""
+    if not rows:
+        return pd.DataFrame(columns=list(columns))
+    frame = pd.DataFrame(rows)
+    frame["gmacs_per_s"] = frame["gmacs"] * frame["batch_size"] / (frame["fwd_ms"] / 1000.0)
+    return frame[list(columns)]
+
+
+def relative_to(table: pd.DataFrame, label_column: str, reference: str) -> pd.DataFrame:
+    """``table`` plus gmacs_ratio, fwd_ratio, fwd_bwd_ratio: each row over the ``reference`` row.
+
+    Module tables are compared within each stage (column ``stage``); network tables as one group.
+    An empty table (nothing measured) comes back empty, with the ratio columns.
+    """
+    ratio_columns = {"gmacs_ratio": [], "fwd_ratio": [], "fwd_bwd_ratio": []}
+    if table.empty:
+        return table.assign(**ratio_columns)
+    if reference not in set(table[label_column]):
+        raise ValueError(
+            f"reference {reference!r} is not in column {label_column!r}; choose one of "
+            f"{sorted(set(table[label_column]))}"
+        )
+    base = table[table[label_column] == reference]
+    result = table.copy()
+    for column, ratio in (("gmacs", "gmacs_ratio"), ("fwd_ms", "fwd_ratio"), ("fwd_bwd_ms", "fwd_bwd_ratio")):
+        if "stage" in table:
+            denominator = table["stage"].map(base.set_index("stage")[column])
+        else:
+            denominator = base[column].iloc[0]
+        result[ratio] = table[column] / denominator
+    return result
+
+
+def flops_vs_time_summary(table: pd.DataFrame, label_column: str, reference: str) -> pd.DataFrame:
+    """Per label: mean GMACs ratio, forward and forward+backward time ratios over ``reference``
+    (within each stage), median forward throughput (GMAC/s) and median saved activations.
+
+    Columns: <label_column>, gmacs_ratio, fwd_ratio, fwd_bwd_ratio, gmacs_per_s, saved_activation_mb,
+    time_per_mac_vs_reference (fwd_ratio / gmacs_ratio: above 1 = slower than its MACs predict).
+    """
+    ratios = relative_to(table, label_column, reference)
+    summary = ratios.groupby(label_column, sort=False).agg(
+        gmacs_ratio=("gmacs_ratio", "mean"), fwd_ratio=("fwd_ratio", "mean"),
+        fwd_bwd_ratio=("fwd_bwd_ratio", "mean"), gmacs_per_s=("gmacs_per_s", "median"),
+        saved_activation_mb=("saved_activation_mb", "median"),
+    )
+    summary["time_per_mac_vs_reference"] = summary["fwd_ratio"] / summary["gmacs_ratio"]
+    return summary.reset_index()
+
+
+def rank_agreement(table: pd.DataFrame, time_column: str = "fwd_ms") -> float:
+    """Spearman rank correlation between counted GMACs and measured time over the rows (1 = same order),
+    averaged over stages when the table has them."""
+    groups = [group for _, group in table.groupby("stage")] if "stage" in table else [table]
+    values = [group["gmacs"].rank().corr(group[time_column].rank()) for group in groups if len(group) > 1]
+    return float(np.mean(values)) if values else math.nan
+
+
+def disagreement_lines(summary: pd.DataFrame, label_column: str, reference: str) -> list[str]:
+    """One sentence per label of a ``flops_vs_time_summary``: its MACs and times relative to
+    ``reference`` and whether it runs slower or faster than its MACs predict."""
+    lines = []
+    for _, row in summary.iterrows():
+        if row[label_column] == reference:
+            continue
+        factor = row["time_per_mac_vs_reference"]
+        verdict = (f"forward {factor:.1f}x slower than its MACs predict" if factor > 1
+                   else f"forward {1 / factor:.1f}x faster than its MACs predict")
+        lines.append(
+            f"{row[label_column]}: {row['gmacs_ratio']:.2f}x the MACs of {reference}, "
+            f"{row['fwd_ratio']:.2f}x its forward time, {row['fwd_bwd_ratio']:.2f}x its forward+backward "
+            f"time ({verdict}; {row['gmacs_per_s']:.0f} GMAC/s forward, "
+            f"{row['saved_activation_mb']:.3g} MiB saved for backward)"
+        )
+    return lines
