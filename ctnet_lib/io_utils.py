@@ -7,6 +7,7 @@ the previous version or the complete new one.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from pathlib import Path
 @contextmanager
 def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a fresh temporary path beside ``path`` for the caller to write; on success move it onto
-    ``path``, on error (or interruption) delete it.
+    ``path``, on error (or interruption) delete it. The caller may create a file or a folder there.
 
     The temporary file is not created here, so it gets the usual permissions of the writer. Its name
     starts with a dot and keeps the suffix of ``path`` (tools that check extensions stay happy).
@@ -29,7 +30,10 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
         yield temporary
         os.replace(temporary, path)
     finally:
-        temporary.unlink(missing_ok=True)
+        if temporary.is_dir():
+            shutil.rmtree(temporary)
+        else:
+            temporary.unlink(missing_ok=True)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:

@@ -20,30 +20,30 @@ def test_raising_the_step_slider_grows_the_channels_from_c1_to_c(explorer):
 
 
 def test_module_controls_change_the_steps(explorer):
-    explorer.num_sub_dims.value = 3
+    explorer.module.num_sub_dims.value = 3
     assert explorer.step.max == 3
     assert [f.num_channels for f in explorer.state.fields] == [4, 8, 16]
-    explorer.kind.value = "c3d"
+    explorer.module.kind.value = "c3d"
     assert explorer.step.max == 1 and explorer.state.field.volume == 27
     explorer.num_modules.value = 2
     explorer.step.value = 2
     assert explorer.state.field.volume == 125
-    explorer.kind.value = "ct"
-    explorer.num_sub_dims.value = 2
-    explorer.connection.value = "coupled"
+    explorer.module.kind.value = "ct"
+    explorer.module.num_sub_dims.value = 2
+    explorer.module.connection.value = "coupled"
     assert explorer.state.fields[0].volume == 27
 
 
 def test_invalid_settings_show_an_error_and_recover(explorer):
-    explorer.num_sub_dims.value = 3
-    explorer.last_sub_dim.value = 8
+    explorer.module.num_sub_dims.value = 3
+    explorer.module.last_sub_dim.value = 8
     assert explorer.state.field is None and "prime factor" in explorer.state.error
     assert "invalid" in explorer.status.value
-    explorer.last_sub_dim.value = 2
+    explorer.module.last_sub_dim.value = 2
     assert explorer.state.error == "" and explorer.state.field.name.startswith("C1=")
-    explorer.kernels.value = "3,x"
+    explorer.module.kernels.value = "3,x"
     assert "kernels '3,x'" in explorer.state.error
-    explorer.kernels.value = "1,3,5"
+    explorer.module.kernels.value = "1,3,5"
     assert [f.extent for f in explorer.state.fields] == [(1, 1, 1), (3, 3, 3), (7, 7, 7)]
 
 
@@ -52,8 +52,8 @@ def test_probe_moves_the_field_and_a_new_size_recentres_it(explorer):
     assert explorer.state.field.probe == (0, 0, 4, 4) and explorer.state.field.extent == (2, 3, 3)
     explorer.size.value = 5
     assert explorer.probe_t.max == 4 and explorer.state.field.probe == (0, 2, 2, 2)
-    explorer.channels.value = 12
-    assert list(explorer.last_sub_dim.options) == ["balanced", 1, 2, 3, 4, 6, 12]
+    explorer.module.channels.value = 12
+    assert list(explorer.module.last_sub_dim.options) == ["balanced", 1, 2, 3, 4, 6, 12]
     assert explorer.probe_channel.max == 11
 
 
@@ -62,7 +62,7 @@ def test_channel_order_groups_c1_fibres_for_ct_only(explorer):
     explorer.fibre_order.value = False
     assert explorer.channel_order() is None
     explorer.fibre_order.value = True
-    explorer.kind.value = "csn"
+    explorer.module.kind.value = "csn"
     assert explorer.channel_order() is None
 
 

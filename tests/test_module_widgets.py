@@ -14,40 +14,40 @@ def test_explorer_recomputes_terms_mixing_and_table_when_controls_change():
     assert [int(p[0].sum()) for p in state.mixing] == [8, 64]
     assert state.comparison["module"].tolist()[0] == "this module"
 
-    explorer.last_sub_dim.value = 4
+    explorer.module.last_sub_dim.value = 4
     assert explorer.state.cost.sizes == (16, 4)
     assert explorer.state.cost.macs > state.cost.macs
 
-    explorer.excitation.value = "te"
+    explorer.module.excitation.value = "te"
     assert "TE" in explorer.state.cost.by_term()
-    explorer.pwconv.value = True
+    explorer.module.pwconv.value = True
     assert "PWConv" in explorer.state.cost.by_term() and explorer.state.mixing[0].all()
 
-    explorer.channels.value = 24
-    assert explorer.last_sub_dim.value == 4 and explorer.state.cost.sizes == (6, 4)
-    explorer.channels.value = 128
-    assert explorer.last_sub_dim.value == 4
-    explorer.channels.value = 12
-    assert explorer.last_sub_dim.value == 4 and 8 not in explorer.last_sub_dim.options
+    explorer.module.channels.value = 24
+    assert explorer.module.last_sub_dim.value == 4 and explorer.state.cost.sizes == (6, 4)
+    explorer.module.channels.value = 128
+    assert explorer.module.last_sub_dim.value == 4
+    explorer.module.channels.value = 12
+    assert explorer.module.last_sub_dim.value == 4 and 8 not in explorer.module.last_sub_dim.options
 
 
 def test_explorer_reports_invalid_settings_instead_of_raising():
     explorer = ModuleExplorer(channels=16, live=False)
-    explorer.kernels.value = "3,x"
+    explorer.module.kernels.value = "3,x"
     assert explorer.state.cost is None and "kernels" in explorer.state.error
     assert "invalid" in explorer.status.value
-    explorer.kernels.value = "3,3,3"
+    explorer.module.kernels.value = "3,3,3"
     assert "one size per sub-dimension" in explorer.state.error
-    explorer.kernels.value = "1,5"
+    explorer.module.kernels.value = "1,5"
     assert explorer.state.cost is not None
 
 
 def test_explorer_shows_baselines_as_their_ct_special_case():
     explorer = ModuleExplorer(channels=16, frames=2, size=4, live=False)
-    explorer.kind.value = "csn"
+    explorer.module.kind.value = "csn"
     assert explorer.state.mixing_sizes == (16, 1)
     assert set(explorer.state.cost.by_term()) == {"point-wise conv", "BN", "depth-wise conv"}
-    explorer.kind.value = "c3d"
+    explorer.module.kind.value = "c3d"
     assert explorer.state.mixing_sizes == (16,) and explorer.state.mixing[0].all()
 
 

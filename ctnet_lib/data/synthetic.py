@@ -22,10 +22,6 @@ from __future__ import annotations
 
 import colorsys
 import json
-import os
-import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -36,6 +32,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ctnet_lib.data.list_files import ClassList
+from ctnet_lib.io_utils import atomic_output
 
 __all__ = [
     "SYNTHETIC_CLASS_PAIRS",
@@ -295,29 +292,14 @@ def render_synthetic_video(
 # ---------------------------------------------------------------------------------------------- writing
 
 
-@contextmanager
-def _atomic_path(final: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``final``; rename it to ``final`` only when the block succeeds."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    temporary = final.with_name(f".{final.name}.tmp-{os.getpid()}")
-    try:
-        yield temporary
-        os.replace(temporary, final)
-    finally:
-        if temporary.is_dir():
-            shutil.rmtree(temporary)
-        elif temporary.exists():
-            temporary.unlink()
-
-
 def _write_text(path: Path, text: str) -> None:
-    with _atomic_path(path) as temporary:
+    with atomic_output(path) as temporary:
         temporary.write_text(text, encoding="utf-8")
 
 
 def _write_h264(path: Path, frames: np.ndarray, fps: int, qp: int) -> None:
     """Encode uint8 ``(T, H, W, 3)`` frames as intra-only, constant-QP H.264 (yuv420p) MP4, atomically."""
-    with _atomic_path(path) as temporary, av.open(str(temporary), "w", format="mp4") as container:
+    with atomic_output(path) as temporary, av.open(str(temporary), "w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
         stream.codec_context.thread_count = 1
@@ -328,13 +310,13 @@ def _write_h264(path: Path, frames: np.ndarray, fps: int, qp: int) -> None:
 
 
 def _write_mask(path: Path, masks: np.ndarray) -> None:
-    with _atomic_path(path) as temporary, temporary.open("wb") as file:
+    with atomic_output(path) as temporary, temporary.open("wb") as file:
         np.savez_compressed(file, mask=masks)
 
 
 def _write_frames(folder: Path, frames: np.ndarray) -> None:
     """Save frames as ``00001.jpg, 00002.jpg, ...`` in ``folder``, created atomically as a whole."""
-    with _atomic_path(folder) as temporary:
+    with atomic_output(folder) as temporary:
         temporary.mkdir()
         for number, frame in enumerate(frames, start=1):
             Image.fromarray(frame).save(temporary / f"{number:05d}.jpg", quality=95)

@@ -21,7 +21,7 @@ from ctnet_lib.analysis.formulas import divisors, network_cost, temporal_module_
 from ctnet_lib.analysis.latency import resnet50_stage_shapes
 from ctnet_lib.ops.factorisation import FactorisationError, prime_factor_count
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig
-from ctnet_lib.viz.widgets.module_explorer import parse_kernels
+from ctnet_lib.viz.widgets.live_view import STYLE, LiveView, parse_kernels
 
 SWEEPS = ("C2", "K", "kernels")
 STAGES = ("layer1", "layer2", "layer3", "layer4")
@@ -112,47 +112,37 @@ class SweepState:
         return [] if self.table.empty else list(self.table.loc[self.table["is_min"], "setting"])
 
 
-class CostSweep:
+class CostSweep(LiveView):
     """Widgets: sweep (C2 / K / kernels), stage, input resolution and frames, the fixed knobs (K,
     kernels, connection, PWConv, excitation) and whether to add whole-network GMACs."""
 
+    tab_titles = ("figure", "table")
+
     def __init__(self, sweep: str = "C2", stage: str = "layer3", resolution: int = 256,
                  frames: int = 8, include_network: bool = False, live: bool = True) -> None:
-        style = {"description_width": "9em"}
-        self.sweep = widgets.ToggleButtons(options=SWEEPS, value=sweep, description="sweep", style=style)
-        self.stage = widgets.Dropdown(options=STAGES, value=stage, description="ResNet stage", style=style)
+        self.sweep = widgets.ToggleButtons(options=SWEEPS, value=sweep, description="sweep", style=STYLE)
+        self.stage = widgets.Dropdown(options=STAGES, value=stage, description="ResNet stage", style=STYLE)
         self.resolution = widgets.Dropdown(options=sorted({112, 160, 224, 256, resolution}),
-                                           value=resolution, description="input pixels", style=style)
-        self.frames = widgets.IntSlider(value=frames, min=1, max=32, description="frames T", style=style)
-        self.num_sub_dims = widgets.IntSlider(value=2, min=1, max=4, description="K (fixed)", style=style)
-        self.kernels = widgets.Text(value="3", description="kernels (fixed)", style=style,
+                                           value=resolution, description="input pixels", style=STYLE)
+        self.frames = widgets.IntSlider(value=frames, min=1, max=32, description="frames T", style=STYLE)
+        self.num_sub_dims = widgets.IntSlider(value=2, min=1, max=4, description="K (fixed)", style=STYLE)
+        self.kernels = widgets.Text(value="3", description="kernels (fixed)", style=STYLE,
                                     continuous_update=False)
         self.connection = widgets.Dropdown(options=["parallel", "serial", "coupled"], value="parallel",
-                                           description="connection", style=style)
+                                           description="connection", style=STYLE)
         self.pwconv = widgets.Checkbox(value=False, description="PWConv between sub-ops")
         self.excitation = widgets.Dropdown(options=["none", "se", "te"], value="none",
-                                           description="excitation", style=style)
+                                           description="excitation", style=STYLE)
         self.include_network = widgets.Checkbox(value=include_network, description="whole ResNet-50 GMACs")
-        self.status = widgets.HTML()
         self.views = {name: widgets.Output() for name in ("figure", "table")}
         self.live = live
         self.state = SweepState(sweep, stage, pd.DataFrame())
-        for control in self.controls:
-            control.observe(self.update, names="value")
-        self.update()
+        self.connect()
 
     @property
     def controls(self) -> list[widgets.Widget]:
         return [self.sweep, self.stage, self.resolution, self.frames, self.num_sub_dims, self.kernels,
                 self.connection, self.pwconv, self.excitation, self.include_network]
-
-    @property
-    def ui(self) -> widgets.Widget:
-        """Controls on the left, figure and table in tabs on the right."""
-        tabs = widgets.Tab(children=list(self.views.values()))
-        for i, title in enumerate(("figure", "table")):
-            tabs.set_title(i, title)
-        return widgets.HBox([widgets.VBox([*self.controls, self.status]), tabs])
 
     def base_config(self) -> TemporalModuleConfig:
         """The fixed knobs as a CT configuration (raises ValueError when invalid)."""
@@ -161,27 +151,21 @@ class CostSweep:
             connection=self.connection.value, pwconv=self.pwconv.value, excitation=self.excitation.value,
         )
 
-    def update(self, _change: object = None) -> SweepState:
-        """Recompute ``state`` from the controls (and redraw when ``live``)."""
+    def compute(self) -> SweepState:
         sweep, stage = self.sweep.value, self.stage.value
         try:
             table = cost_sweep(sweep, stage, self.base_config(), self.resolution.value, self.frames.value,
                                self.include_network.value)
-            self.state = SweepState(sweep, stage, table)
+            return SweepState(sweep, stage, table)
         except (ValueError, FactorisationError) as error:
-            self.state = SweepState(sweep, stage, pd.DataFrame(), str(error))
-        self.status.value = (
-            f"<b style='color:#b00'>invalid settings:</b> {self.state.error}" if self.state.error
-            else f"least module MACs at: <b>{', '.join(self.state.best)}</b>"
-        )
-        if self.live:
-            self.render()
-        return self.state
+            return SweepState(sweep, stage, pd.DataFrame(), str(error))
+
+    def status_html(self) -> str:
+        if self.state.error:
+            return f"<b style='color:#b00'>invalid settings:</b> {self.state.error}"
+        return f"least module MACs at: <b>{', '.join(self.state.best)}</b>"
 
     def render(self) -> None:
-        """Redraw the figure and the table."""
-        for output in self.views.values():
-            output.clear_output(wait=True)
         if self.state.table.empty:
             return
         with self.views["figure"]:

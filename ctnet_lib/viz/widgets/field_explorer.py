@@ -19,8 +19,8 @@ from ctnet_lib.analysis.interaction_field import InteractionField, fibre_order, 
 from ctnet_lib.ops.factorisation import FactorisationError, factorise
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig
 from ctnet_lib.viz.field_figures import channel_matrix_figure, field_slices_figure, field_voxels_figure
+from ctnet_lib.viz.widgets.live_view import STYLE, LiveView, ModuleControls
 
-KINDS = (("CT-Module", "ct"), ("C3D", "c3d"), ("R(2+1)D", "r2plus1d"), ("CSN", "csn"))
 CHANNEL_CHOICES = (4, 8, 12, 16, 24, 32, 64)
 
 
@@ -40,31 +40,18 @@ class ExplorerState:
         return self.fields[self.step - 1] if self.fields else None
 
 
-def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
-
-
-class FieldExplorer:
+class FieldExplorer(LiveView):
     """Widgets: module type, channels C, K, last sub-dimension size, kernels, connection, PWConv,
     stacked modules, the step slider, input size and the probe unit (c, t, h, w)."""
+
+    tab_titles = ("steps", "channel matrix", "2D slices", "3D")
 
     def __init__(self, channels: int = 16, size: int = 11, kind: str = "ct", num_sub_dims: int = 2,
                  last_sub_dim: str | int = "balanced", kernels: str = "3", connection: str = "parallel",
                  pwconv: bool = False, num_modules: int = 1, live: bool = True) -> None:
-        style = {"description_width": "9em"}
-        slider = partial(widgets.IntSlider, style=style, continuous_update=False)
-        self.kind = widgets.Dropdown(options=KINDS, value=kind, description="module", style=style)
-        self.channels = widgets.Dropdown(options=sorted({*CHANNEL_CHOICES, channels}), value=channels,
-                                         description="channels C", style=style)
-        self.num_sub_dims = slider(value=num_sub_dims, min=1, max=4, description="K")
-        last = last_sub_dim if last_sub_dim == "balanced" else int(last_sub_dim)
-        self.last_sub_dim = widgets.Dropdown(options=["balanced", *_divisors(channels)], value=last,
-                                             description="last size CK", style=style)
-        self.kernels = widgets.Text(value=kernels, description="kernels (1st..Kth)", style=style,
-                                    continuous_update=False)
-        self.connection = widgets.Dropdown(options=["parallel", "serial", "coupled"], value=connection,
-                                           description="connection", style=style)
-        self.pwconv = widgets.Checkbox(value=pwconv, description="PWConv between sub-ops")
+        slider = partial(widgets.IntSlider, style=STYLE, continuous_update=False)
+        self.module = ModuleControls(channels, CHANNEL_CHOICES, kind, num_sub_dims, last_sub_dim, kernels,
+                                     connection, pwconv)
         self.num_modules = slider(value=num_modules, min=1, max=4, description="stacked modules")
         self.step = slider(value=1, min=1, max=1, description="after step")
         self.size = slider(value=size, min=1, max=21, step=2, description="input T=H=W")
@@ -73,44 +60,21 @@ class FieldExplorer:
             slider(value=size // 2, min=0, max=size - 1, description=f"probe {axis}") for axis in "thw"
         )
         self.fibre_order = widgets.Checkbox(value=True, description="CT: order channels by C1 fibres")
-        self.status = widgets.HTML()
         self.views = {name: widgets.Output() for name in ("table", "channels", "slices", "3d")}
         self.live = live
         self.state = ExplorerState(None, channels, (), 1)
         self._cache_key: tuple | None = None
         self._cached: tuple[InteractionField, ...] = ()
-        self._updating = False
-        for control in self.controls:
-            control.observe(self.update, names="value")
-        self.update()
+        self.connect()
 
     @property
     def controls(self) -> list[widgets.Widget]:
-        return [self.kind, self.channels, self.num_sub_dims, self.last_sub_dim, self.kernels, self.connection,
-                self.pwconv, self.num_modules, self.step, self.size, self.probe_channel, self.probe_t,
-                self.probe_h, self.probe_w, self.fibre_order]
-
-    @property
-    def ui(self) -> widgets.Widget:
-        """The whole explorer: controls on the left, the views in tabs on the right."""
-        tabs = widgets.Tab(children=list(self.views.values()))
-        for i, title in enumerate(("steps", "channel matrix", "2D slices", "3D")):
-            tabs.set_title(i, title)
-        return widgets.HBox([widgets.VBox([*self.controls, self.status]), tabs])
+        return [*self.module.controls, self.num_modules, self.step, self.size, self.probe_channel,
+                self.probe_t, self.probe_h, self.probe_w, self.fibre_order]
 
     def config(self) -> TemporalModuleConfig:
         """The module configuration the controls describe (raises ValueError when it is invalid)."""
-        last = self.last_sub_dim.value
-        text = self.kernels.value.replace(" ", "")
-        try:
-            kernels = tuple(int(k) for k in text.split(",") if k)
-        except ValueError:
-            raise ValueError(f"kernels {text!r}: give odd sizes separated by commas, e.g. 3,3") from None
-        return TemporalModuleConfig(
-            kind=self.kind.value, num_sub_dims=self.num_sub_dims.value,
-            last_sub_dim=None if last == "balanced" else int(last), kernels=kernels,
-            connection=self.connection.value, pwconv=self.pwconv.value,
-        )
+        return self.module.config()
 
     def channel_order(self) -> list[int] | None:
         """Channel order of the matrix view: fibres of C1 contiguous for a CT-Module when asked."""
@@ -123,12 +87,8 @@ class FieldExplorer:
     def _sync_ranges(self) -> None:
         """Keep option lists and slider ranges consistent with C and the input size (a new size
         moves the probe to the centre)."""
-        channels, size = self.channels.value, self.size.value
-        options = ["balanced", *_divisors(channels)]
-        if list(self.last_sub_dim.options) != options:
-            value = self.last_sub_dim.value
-            self.last_sub_dim.options = options
-            self.last_sub_dim.value = value if value in options else "balanced"
+        channels, size = self.module.channels.value, self.size.value
+        self.module.sync_last_sub_dim()
         self.probe_channel.max = channels - 1
         for slider in (self.probe_t, self.probe_h, self.probe_w):
             if slider.max != size - 1:
@@ -148,25 +108,14 @@ class FieldExplorer:
             self._cache_key = None
             return None, (), str(error)
 
-    def update(self, _change: object = None) -> ExplorerState:
-        """Recompute ``state`` from the controls (and redraw the views when ``live``)."""
-        if self._updating:
-            return self.state
-        self._updating = True
-        try:
-            self._sync_ranges()
-            channels, size = self.channels.value, self.size.value
-            config, fields, error = self._compute_fields(channels, size)
-            self.step.max = max(len(fields), 1)
-            self.state = ExplorerState(config, channels, fields, min(self.step.value, self.step.max), error)
-        finally:
-            self._updating = False
-        self.status.value = self._status_html()
-        if self.live:
-            self.render()
-        return self.state
+    def compute(self) -> ExplorerState:
+        self._sync_ranges()
+        channels, size = self.module.channels.value, self.size.value
+        config, fields, error = self._compute_fields(channels, size)
+        self.step.max = max(len(fields), 1)
+        return ExplorerState(config, channels, fields, min(self.step.value, self.step.max), error)
 
-    def _status_html(self) -> str:
+    def status_html(self) -> str:
         field = self.state.field
         if field is None:
             return f"<b style='color:#b00'>invalid settings:</b> {self.state.error}"
@@ -176,9 +125,6 @@ class FieldExplorer:
                 f"this step mixes {field.interacting_dims}")
 
     def render(self) -> None:
-        """Redraw every view for the current state."""
-        for output in self.views.values():
-            output.clear_output(wait=True)
         field = self.state.field
         if field is None:
             return

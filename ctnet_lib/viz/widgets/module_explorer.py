@@ -18,12 +18,12 @@ from IPython.display import display
 from ctnet_lib.analysis.channel_mixing import channel_order, mixing_matrices
 from ctnet_lib.analysis.complexity import CONVENTIONS
 from ctnet_lib.analysis.equivalence import EQUIVALENT_CT_CONFIGS
-from ctnet_lib.analysis.formulas import ModuleCost, divisors, full_3d_conv_cost, temporal_module_cost
+from ctnet_lib.analysis.formulas import ModuleCost, full_3d_conv_cost, temporal_module_cost
 from ctnet_lib.ops.factorisation import FactorisationError, factorise
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig
 from ctnet_lib.viz.mixing_figures import mixing_figure_static
+from ctnet_lib.viz.widgets.live_view import STYLE, LiveView, ModuleControls
 
-KINDS = (("CT-Module", "ct"), ("C3D", "c3d"), ("R(2+1)D", "r2plus1d"), ("CSN", "csn"))
 CHANNEL_CHOICES = (8, 12, 16, 24, 32, 64, 128, 256, 512)
 BASELINE_LABELS = {"c3d": "C3D", "r2plus1d": "R(2+1)D", "csn": "CSN"}
 
@@ -40,14 +40,6 @@ class ModuleExplorerState:
     mixing: tuple[np.ndarray, ...]
     comparison: pd.DataFrame
     error: str = ""
-
-
-def parse_kernels(text: str) -> tuple[int, ...]:
-    """'3,5' -> (3, 5); raises ValueError naming the text when it holds a non-integer."""
-    try:
-        return tuple(int(k) for k in text.replace(" ", "").split(",") if k)
-    except ValueError:
-        raise ValueError(f"kernels {text!r} must be comma-separated odd integers such as 3 or 1,3") from None
 
 
 def cost_comparison(
@@ -69,74 +61,42 @@ def cost_comparison(
     return frame
 
 
-class ModuleExplorer:
+class ModuleExplorer(LiveView):
     """Widgets: module kind, C, K, last sub-dimension size, kernels, connection, PWConv, excitation,
     output T and H = W, and the counting convention."""
+
+    tab_titles = ("formula terms", "cost table", "channel mixing")
 
     def __init__(self, channels: int = 64, frames: int = 8, size: int = 56, kind: str = "ct",
                  num_sub_dims: int = 2, last_sub_dim: str | int = "balanced", kernels: str = "3",
                  connection: str = "parallel", pwconv: bool = False, excitation: str = "none",
                  live: bool = True) -> None:
-        style = {"description_width": "9em"}
-        self.kind = widgets.Dropdown(options=KINDS, value=kind, description="module", style=style)
-        self.channels = widgets.Dropdown(options=sorted({*CHANNEL_CHOICES, channels}), value=channels,
-                                         description="channels C", style=style)
-        self.num_sub_dims = widgets.IntSlider(value=num_sub_dims, min=1, max=4, description="K", style=style)
-        last = last_sub_dim if last_sub_dim == "balanced" else int(last_sub_dim)
-        self.last_sub_dim = widgets.Dropdown(options=["balanced", *divisors(channels)], value=last,
-                                             description="last size CK", style=style)
-        self.kernels = widgets.Text(value=kernels, description="kernels (1st..Kth)", style=style,
-                                    continuous_update=False)
-        self.connection = widgets.Dropdown(options=["parallel", "serial", "coupled"], value=connection,
-                                           description="connection", style=style)
-        self.pwconv = widgets.Checkbox(value=pwconv, description="PWConv between sub-ops")
-        self.excitation = widgets.Dropdown(options=["none", "se", "te"], value=excitation,
-                                           description="excitation", style=style)
-        self.frames = widgets.IntSlider(value=frames, min=1, max=32, description="frames T", style=style)
-        self.size = widgets.IntSlider(value=size, min=1, max=128, description="H = W", style=style)
+        self.module = ModuleControls(channels, CHANNEL_CHOICES, kind, num_sub_dims, last_sub_dim, kernels,
+                                     connection, pwconv, excitation)
+        self.frames = widgets.IntSlider(value=frames, min=1, max=32, description="frames T", style=STYLE)
+        self.size = widgets.IntSlider(value=size, min=1, max=128, description="H = W", style=STYLE)
         self.convention = widgets.Dropdown(options=CONVENTIONS, value="paper", description="convention",
-                                           style=style)
+                                           style=STYLE)
         self.group_order = widgets.Checkbox(value=True, description="order channels by step-1 groups")
-        self.status = widgets.HTML()
         self.views = {name: widgets.Output() for name in ("terms", "comparison", "mixing")}
         self.live = live
         self.state = ModuleExplorerState(None, channels, (frames, size, size), None, (), (), pd.DataFrame())
-        self._updating = False
-        for control in self.controls:
-            control.observe(self.update, names="value")
-        self.update()
+        self.connect()
 
     @property
     def controls(self) -> list[widgets.Widget]:
-        return [self.kind, self.channels, self.num_sub_dims, self.last_sub_dim, self.kernels, self.connection,
-                self.pwconv, self.excitation, self.frames, self.size, self.convention, self.group_order]
-
-    @property
-    def ui(self) -> widgets.Widget:
-        """Controls on the left, the views in tabs on the right."""
-        tabs = widgets.Tab(children=list(self.views.values()))
-        for i, title in enumerate(("formula terms", "cost table", "channel mixing")):
-            tabs.set_title(i, title)
-        return widgets.HBox([widgets.VBox([*self.controls, self.status]), tabs])
+        return [*self.module.controls, self.frames, self.size, self.convention, self.group_order]
 
     def config(self) -> TemporalModuleConfig:
         """The configuration the controls describe (raises ValueError when invalid)."""
-        last = self.last_sub_dim.value
-        return TemporalModuleConfig(
-            kind=self.kind.value, num_sub_dims=self.num_sub_dims.value,
-            last_sub_dim=None if last == "balanced" else int(last), kernels=parse_kernels(self.kernels.value),
-            connection=self.connection.value, pwconv=self.pwconv.value, excitation=self.excitation.value,
-        )
+        return self.module.config()
 
-    def _sync_last_sub_dim(self) -> None:
-        options = ["balanced", *divisors(self.channels.value)]
-        if list(self.last_sub_dim.options) != options:
-            value = self.last_sub_dim.value
-            self.last_sub_dim.options = options
-            self.last_sub_dim.value = value if value in options else "balanced"
+    def compute(self) -> ModuleExplorerState:
+        self.module.sync_last_sub_dim()
+        return self._compute()
 
     def _compute(self) -> ModuleExplorerState:
-        channels = self.channels.value
+        channels = self.module.channels.value
         thw = (self.frames.value, self.size.value, self.size.value)
         try:
             config = self.config()
@@ -149,22 +109,7 @@ class ModuleExplorer:
         except (ValueError, FactorisationError) as error:
             return ModuleExplorerState(None, channels, thw, None, (), (), pd.DataFrame(), str(error))
 
-    def update(self, _change: object = None) -> ModuleExplorerState:
-        """Recompute ``state`` from the controls (and redraw the views when ``live``)."""
-        if self._updating:
-            return self.state
-        self._updating = True
-        try:
-            self._sync_last_sub_dim()
-            self.state = self._compute()
-        finally:
-            self._updating = False
-        self.status.value = self._status_html()
-        if self.live:
-            self.render()
-        return self.state
-
-    def _status_html(self) -> str:
+    def status_html(self) -> str:
         cost = self.state.cost
         if cost is None:
             return f"<b style='color:#b00'>invalid settings:</b> {self.state.error}"
@@ -172,9 +117,6 @@ class ModuleExplorer:
                 f"<b>{cost.params:,}</b> params ({cost.convention} convention)")
 
     def render(self) -> None:
-        """Redraw every view for the current state."""
-        for output in self.views.values():
-            output.clear_output(wait=True)
         if self.state.cost is None:
             return
         with self.views["terms"]:
