@@ -64,7 +64,8 @@ def test_macs_scale_linearly_with_frames_and_quadratically_with_size():
 
 
 def test_cli_json_and_one_line_errors(capsys):
-    assert main(["complexity", "tsn_small", "--frames", "4", "--size", "64", "--classes", "10", "--json"]) == 0
+    args = ["complexity", "tsn_small", "--frames", "4", "--size", "64", "--classes", "10", "--json"]
+    assert main(args) == 0
     result = json.loads(capsys.readouterr().out)
     expected = count_complexity(build_model("tsn_small", num_classes=10), (1, 3, 4, 64, 64))
     assert result["gmacs"] == pytest.approx(expected.gmacs, abs=1e-4)

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
+from ctnet_lib.analysis.channel_mixing import channel_order
 from ctnet_lib.analysis.field_table import growth_table, interaction_table, paper_claims
 from ctnet_lib.analysis.interaction_field import (
     build_module_stack,
-    fibre_order,
     interaction_fields,
     minkowski_sum,
     probe_interaction_fields,
@@ -68,7 +68,7 @@ def test_channel_matrix_is_fibre_block_structure_after_first_step_and_dense_afte
 def test_fibre_order_makes_the_first_sub_operation_block_diagonal():
     config = TemporalModuleConfig(kind="ct", num_sub_dims=2, last_sub_dim=4)
     first, _ = interaction_fields(config, channels=24, input_size=(1, 1, 1))
-    order = fibre_order((6, 4), 0)
+    order = channel_order((6, 4), 0)
     assert sorted(order.tolist()) == list(range(24))
     blocks = np.kron(np.eye(4, dtype=bool), np.ones((6, 6), dtype=bool))
     assert np.array_equal(first.channel_matrix[np.ix_(order, order)], blocks)

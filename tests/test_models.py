@@ -39,7 +39,7 @@ def test_explicit_block_selection_and_strided_blocks():
     assert sum(len(v) for v in select_blocks("all_but_first", R50_BLOCKS).values()) == 12
     model = build_model("ctnet_small", num_classes=3, replace="all")
     assert model(torch.randn(1, 3, 4, 64, 64)).shape == (1, 3)
-    with pytest.raises(ValueError, match="layer2 has blocks 0..3"):
+    with pytest.raises(ValueError, match=r"layer2 has blocks 0\.\.3"):
         select_blocks("layer2:4", R50_BLOCKS)
 
 
@@ -65,7 +65,8 @@ def test_tsn_r50_has_torchvision_resnet50_structure():
 
 
 def test_paper_parameter_counts():
-    params_m = {n: sum(p.numel() for p in build_model(n).parameters()) / 1e6 for n in ("tsn_r50", "ctnet_r50")}
+    names = ("tsn_r50", "ctnet_r50")
+    params_m = {name: sum(p.numel() for p in build_model(name).parameters()) / 1e6 for name in names}
     assert params_m["tsn_r50"] == pytest.approx(23.9, rel=0.01)
     assert params_m["ctnet_r50"] == pytest.approx(21.0, rel=0.01)
 
@@ -100,7 +101,7 @@ def test_checkpoint_into_ctnet_skips_replaced_convs_and_the_classifier(imagenet_
 
 
 def test_bad_checkpoints_are_rejected_with_the_reason(imagenet_checkpoint, tmp_path):
-    path, state = imagenet_checkpoint
+    _, state = imagenet_checkpoint
     with pytest.raises(FileNotFoundError, match="do not exist"):
         build_model("tsn_r50", pretrained=str(tmp_path / "missing.pth"))
     truncated = {k: v for k, v in state.items() if not k.startswith("layer4.2.")}

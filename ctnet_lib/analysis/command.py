@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("preset", help=f"model preset, one of: {', '.join(list_presets())}")
     parser.add_argument("--frames", type=int, default=8, help="frames per clip T (default 8)")
-    parser.add_argument("--size", type=int, default=256, help="input height and width in pixels (default 256)")
+    parser.add_argument("--size", type=int, default=256, help="input height and width, pixels (default 256)")
     parser.add_argument("--classes", type=int, default=174, help="number of classes (default 174)")
     parser.add_argument(
         "--set", dest="options", action="append", default=[], metavar="KEY=VALUE",

@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.conv import _ConvNd
 
+from ctnet_lib.analysis.channel_mixing import step_mixing_matrix
 from ctnet_lib.ops.factorisation import factorise
 from ctnet_lib.ops.temporal_modules import (
     C3DModule,
@@ -43,7 +44,7 @@ from ctnet_lib.ops.temporal_modules import (
     TemporalModuleConfig,
     build_temporal_module,
 )
-from ctnet_lib.ops.tensor_separable_conv import TensorSeparableConv, mixing_layout, permute_channel_layout
+from ctnet_lib.ops.tensor_separable_conv import TensorSeparableConv, permute_channel_layout
 
 Probe = tuple[int, int, int, int]  # (c, t, h, w) of the probed output unit
 Size3 = tuple[int, int, int]  # (T, H, W)
@@ -365,23 +366,6 @@ def tsconv_support(kernel: int, connection: str) -> np.ndarray:
     return box(kernel, kernel, kernel)
 
 
-def fibre_matrix(sizes: Sequence[int], k: int) -> np.ndarray:
-    """(C, C) bool: channels i, j share a fibre along sub-dimension k (all other sub-indices equal)."""
-    index = np.stack(np.unravel_index(np.arange(math.prod(sizes)), tuple(sizes)), axis=1)
-    others = np.delete(index, k, axis=1)
-    return (others[:, None, :] == others[None, :, :]).all(axis=2)
-
-
-def fibre_order(sizes: Sequence[int], k: int = 0) -> np.ndarray:
-    """(C,) int: the channels re-ordered so that each fibre along sub-dimension k is contiguous.
-
-    In this order the channel matrix of sub-operation k is block diagonal (blocks of Ck channels).
-    """
-    channels = torch.arange(math.prod(sizes)).view(1, -1)
-    identity = tuple(range(len(sizes)))
-    return permute_channel_layout(channels, sizes, identity, mixing_layout(k, len(sizes)))[0].numpy()
-
-
 def module_structure(config: TemporalModuleConfig, channels: int) -> list[StepStructure]:
     """The steps of the module ``config`` builds for ``channels``, as channel mixing and kernel support."""
     if config.excitation != "none":
@@ -405,7 +389,7 @@ def module_structure(config: TemporalModuleConfig, channels: int) -> list[StepSt
         for k, (size, kernel) in enumerate(zip(sizes, config.kernel_per_sub_dim, strict=True)):
             name = ct_step_name(k, size, kernel, config.connection)
             support = tsconv_support(kernel, config.connection)
-            steps.append(StepStructure(name, fibre_matrix(sizes, k), support))
+            steps.append(StepStructure(name, step_mixing_matrix(sizes, k), support))
             if config.pwconv and k < len(sizes) - 1:
                 steps.append(StepStructure(f"PWConv {k + 1}", dense, point))
         return steps

@@ -36,8 +36,8 @@ def channel_matrix_figure(
 ) -> Figure:
     """One (C_out, C_in) heatmap per step: dark where the input channel reaches the output channel.
 
-    ``channel_order`` re-orders rows and columns alike (e.g. ``fibre_order(sizes, 0)``, in which the
-    first CT sub-operation is block diagonal); the default is the original channel order.
+    ``channel_order`` re-orders rows and columns alike (e.g. ``channel_mixing.channel_order(sizes, 0)``,
+    in which the first CT sub-operation is block diagonal); the default is the original channel order.
     """
     items = _as_list(fields)
     if channel_order is None:

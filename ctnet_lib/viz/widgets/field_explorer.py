@@ -14,8 +14,9 @@ from functools import partial
 import ipywidgets as widgets
 from IPython.display import display
 
+from ctnet_lib.analysis.channel_mixing import channel_order
 from ctnet_lib.analysis.field_table import field_summary
-from ctnet_lib.analysis.interaction_field import InteractionField, fibre_order, interaction_fields
+from ctnet_lib.analysis.interaction_field import InteractionField, interaction_fields
 from ctnet_lib.ops.factorisation import FactorisationError, factorise
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig
 from ctnet_lib.viz.field_figures import channel_matrix_figure, field_slices_figure, field_voxels_figure
@@ -82,7 +83,7 @@ class FieldExplorer(LiveView):
         if config is None or config.kind != "ct" or not self.fibre_order.value:
             return None
         sizes = factorise(self.state.channels, config.num_sub_dims, config.last_sub_dim)
-        return fibre_order(sizes, 0).tolist()
+        return channel_order(sizes, 0).tolist()
 
     def _sync_ranges(self) -> None:
         """Keep option lists and slider ranges consistent with C and the input size (a new size
