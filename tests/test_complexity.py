@@ -5,8 +5,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from ctnet_lib import build_model
-from ctnet_lib.analysis.command import parse_set_options
+from ctnet_lib.analysis.command import paper_table_markdown, parse_set_options
 from ctnet_lib.analysis.complexity import count_complexity
+from ctnet_lib.analysis.paper_tables import reference_rows, reproduce_paper_table
 from ctnet_lib.cli import main
 
 
@@ -79,3 +80,16 @@ def test_set_options_parsing():
     assert parse_set_options(["kernels=1,3", "pwconv = true"]) == {"kernels": "1,3", "pwconv": "true"}
     with pytest.raises(ValueError, match="key=value"):
         parse_set_options(["kernels"])
+
+
+def test_paper_table_markdown_lists_ours_beside_the_paper():
+    rows = [r for r in reference_rows() if r.row in ("CT-Net at 224x224", "C2 = 4")]
+    markdown = paper_table_markdown(reproduce_paper_table(rows)).splitlines()
+    assert len(markdown) == 4 and markdown[0].startswith("| row | preset |")
+    assert markdown[2].startswith("| CT-Net at 224x224 | ctnet_r50 |  | 8 | 224 | 28.58 | 28.6 |")
+    assert "| last_sub_dim=4 |" in markdown[3]
+
+
+def test_complexity_without_preset_or_table_is_a_one_line_error(capsys):
+    assert main(["complexity"]) == 2
+    assert "--paper-table" in capsys.readouterr().err

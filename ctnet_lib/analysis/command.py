@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
+import pandas as pd
+
 from ctnet_lib.analysis.complexity import CONVENTIONS, count_complexity
+from ctnet_lib.analysis.paper_tables import reproduce_paper_table
 from ctnet_lib.models import build_model, list_presets
 
 
@@ -26,7 +29,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="GMACs and parameters of a model preset (the paper's 'GFLOPs' convention by default)",
         description="Count multiply-accumulates and parameters of one clip with forward hooks.",
     )
-    parser.add_argument("preset", help=f"model preset, one of: {', '.join(list_presets())}")
+    parser.add_argument("preset", nargs="?", help=f"model preset, one of: {', '.join(list_presets())}")
+    parser.add_argument(
+        "--paper-table", action="store_true",
+        help="reproduce every complexity row of the paper (SPEC section 4) beside the paper's numbers "
+        "and print the table (Markdown, or JSON with --json); ignores the other options",
+    )
     parser.add_argument("--frames", type=int, default=8, help="frames per clip T (default 8)")
     parser.add_argument("--size", type=int, default=256, help="input height and width, pixels (default 256)")
     parser.add_argument("--classes", type=int, default=174, help="number of classes (default 174)")
@@ -45,7 +53,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def paper_table_markdown(table: pd.DataFrame) -> str:
+    """The reproduced paper table as a Markdown table (ours, paper, relative error)."""
+    header = ("row", "preset", "options", "frames", "size", "GMACs", "paper GMACs", "error %", "params M",
+              "paper params M")
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for r in table.itertuples():
+        options = " ".join(f"{key}={value}" for key, value in (r.options or {}).items())
+        paper_params = "" if pd.isna(r.paper_params_m) else f"{r.paper_params_m:.1f}"
+        lines.append(f"| {r.row} | {r.preset} | {options} | {r.frames} | {r.size} | {r.gmacs:.2f} | "
+                     f"{r.paper_gmacs:.1f} | {r.rel_error_pct:+.2f} | {r.params_m:.2f} | {paper_params} |")
+    return "\n".join(lines)
+
+
+def run_paper_table(as_json: bool) -> int:
+    table = reproduce_paper_table()
+    if as_json:
+        print(table.to_json(orient="records"))
+    else:
+        print(paper_table_markdown(table))
+        worst = table["rel_error_pct"].abs().max()
+        print(f"\n{len(table)} rows, largest relative error {worst:.2f} % (tolerance 1 %)")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.paper_table:
+        return run_paper_table(args.json)
+    if args.preset is None:
+        raise ValueError("give a model preset (for example ctnet_r50) or --paper-table")
     model = build_model(args.preset, num_classes=args.classes, num_frames=args.frames,
                         **parse_set_options(args.options))
     report = count_complexity(model, (1, 3, args.frames, args.size, args.size), args.convention)
