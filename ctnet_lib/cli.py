@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "ctnet_lib.reports.command",
     "ctnet_lib.analysis.command",
     "ctnet_lib.data.command",
+    "ctnet_lib.train.command",
 )
 
 

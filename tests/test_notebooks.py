@@ -63,8 +63,12 @@ def test_gmacs_by_stage_groups_stem_residual_stages_and_head_in_forward_order():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_notebook_runs_with_the_smoke_preset_without_an_error(path, tmp_path):
-    plan = plan_reports("smoke", [path.stem], notebooks_dir=REPO / "notebooks",
+def test_notebook_runs_with_the_smoke_preset_without_an_error(path, tmp_path, monkeypatch):
+    """Run in isolation: data caches and checkpoints go to tmp_path, so nothing is reused or left behind."""
+    monkeypatch.setenv("CTNET_CACHE_DIR", str(tmp_path / "cache"))
+    declared = declared_parameters(path)
+    overrides = {"checkpoint_dir": str(tmp_path / "runs")} if "checkpoint_dir" in declared else None
+    plan = plan_reports("smoke", [path.stem], overrides, notebooks_dir=REPO / "notebooks",
                         presets_dir=REPO / "reports" / "presets")
     [result] = run_suite(plan, resolve_kernel(), tmp_path, progress_bar=False, cell_timeout_s=CELL_TIMEOUT_S)
     executed = nbformat.read(tmp_path / "smoke" / result.notebook, as_version=4)

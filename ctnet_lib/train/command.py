@@ -1,0 +1,212 @@
+"""``ctnet train`` and ``ctnet evaluate``.
+
+Training settings come, lowest precedence first, from the recipe (``--recipe``), a YAML config file
+(``--config``, keys = TrainConfig fields) and the flags. Run under ``torchrun`` for DDP::
+
+    torchrun --nproc_per_node 4 -m ctnet_lib.cli train --model ctnet_r50 --train-list ... --val-list ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from ctnet_lib.models import list_presets
+from ctnet_lib.train.config import FLIPS, RECIPES, SAMPLINGS, VIEW_AVERAGES, load_config_file, make_config
+from ctnet_lib.train.experiment import evaluate_run, load_trained_model, train
+
+__all__ = ["register"]
+
+
+def parse_set_options(pairs: list[str]) -> dict[str, str]:
+    """``['kernels=1,3', 'pwconv=true']`` -> ``{'kernels': '1,3', 'pwconv': 'true'}``."""
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--set {pair!r} is not key=value (for example --set kernels=3,3)")
+        options[key.strip()] = value.strip()
+    return options
+
+
+def _optional_int(text: str) -> int | None:
+    return None if text.lower() == "none" else int(text)
+
+
+def _optional_float(text: str) -> float | None:
+    return None if text.lower() == "none" else float(text)
+
+
+# (flag, TrainConfig field, type, help); every flag defaults to "not given", so lower layers show through
+TRAIN_FLAGS: tuple[tuple[str, str, Any, str], ...] = (
+    ("--model", "model", str, "model preset (default ctnet_r50): " + ", ".join(list_presets())),
+    ("--pretrained", "pretrained", str, "torchvision ImageNet ResNet checkpoint (.pth) to initialise from"),
+    ("--data", "data", str, "'synthetic' (default: generated into a cache folder when missing) or 'lists'; "
+     "--train-list implies 'lists'"),
+    ("--train-list", "train_list", str, "list file of training videos ('<video> <label>' or "
+     "'<frame_dir> <num_frames> <label>')"),
+    ("--val-list", "val_list", str, "list file of validation videos"),
+    ("--root", "root", str, "folder the list-file paths are relative to (default: the list file's folder)"),
+    ("--class-file", "class_file", str, "classes.json with class names and flip partners"),
+    ("--num-classes", "num_classes", int, "number of classes (default: from the class file or the labels)"),
+    ("--synthetic-dir", "synthetic_dir", str, "folder of the synthetic set (default $CTNET_CACHE_DIR or "
+     "~/.cache/ctnet-lab)"),
+    ("--synthetic-classes", "synthetic_classes", int, "synthetic classes, even, 2-10 (default 8)"),
+    ("--synthetic-train-per-class", "synthetic_train_per_class", int, "synthetic training videos per class"),
+    ("--synthetic-val-per-class", "synthetic_val_per_class", int, "synthetic validation videos per class"),
+    ("--synthetic-frames", "synthetic_frames", int, "frames per synthetic video (default 16)"),
+    ("--synthetic-size", "synthetic_size", int, "synthetic frame side in pixels (default 64)"),
+    ("--frames", "num_frames", int, "frames per clip T (default 8)"),
+    ("--sampling", "sampling", str, f"frame sampling, one of {SAMPLINGS} (TSN segments or strided window)"),
+    ("--dense-stride", "dense_stride", int, "frame step of dense windows (default 2)"),
+    ("--crop-size", "crop_size", int, "crop side in pixels (default 224)"),
+    ("--short-side", "short_side", _optional_int, "resize the short side to this first ('none': as decoded)"),
+    ("--flip", "flip", str, f"horizontal flip, one of {FLIPS}; 'classes' swaps labels by the class file"),
+    ("--epochs", "epochs", int, "training epochs"),
+    ("--batch-size", "batch_size", int, "global batch size (summed over processes)"),
+    ("--lr", "lr", float, "learning rate for --base-batch-size clips; the lr used is "
+     "lr x batch_size / base_batch_size"),
+    ("--base-batch-size", "base_batch_size", int, "batch size that --lr refers to (default 64)"),
+    ("--momentum", "momentum", float, "SGD momentum (default 0.9)"),
+    ("--weight-decay", "weight_decay", float, "weight decay (never on BatchNorm parameters and biases)"),
+    ("--dropout", "dropout", float, "dropout before the classifier"),
+    ("--warmup-epochs", "warmup_epochs", float, "linear warm-up epochs before the cosine decay"),
+    ("--fc-lr-multiplier", "fc_lr_multiplier", float, "lr multiplier of the classifier fc (default 5)"),
+    ("--clip-grad-norm", "clip_grad_norm", _optional_float,
+     "gradient-norm clip (default 20; 'none' to disable)"),
+    ("--label-smoothing", "label_smoothing", float, "label smoothing of the loss (default 0)"),
+    ("--test-clips", "test_clips", int, "clips per video in the final test (default 1)"),
+    ("--test-crops", "test_crops", int, "crops per clip in the final test, 1 or 3 (default 1)"),
+    ("--view-average", "view_average", str, f"how test views are fused, one of {VIEW_AVERAGES}"),
+    ("--device", "device", str, "'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'"),
+    ("--workers", "workers", int, "data-loading worker processes per training process (default 2)"),
+    ("--threads", "threads", int, "CPU threads of torch per process (default: torch's choice)"),
+    ("--seed", "seed", int, "random seed (default 0)"),
+    ("--run-dir", "run_dir", str, "folder for checkpoints and metrics (default runs/train)"),
+)
+TRAIN_SWITCHES: tuple[tuple[str, str, bool, str], ...] = (
+    ("--freeze-backbone", "freeze_backbone", True, "freeze the pretrained 2D layers (default: train all)"),
+    ("--cache-videos", "cache_videos", True, "keep decoded videos in memory (small data sets, --workers 0)"),
+    ("--no-amp", "amp", False, "fp32 on CUDA too (default: bf16/fp16 mixed precision on CUDA)"),
+    ("--no-channels-last", "channels_last", False, "keep the default memory format on CUDA"),
+    ("--no-resume", "resume", False, "start afresh even when run-dir holds last.pt (it is overwritten)"),
+    ("--no-progress", "progress", False, "no progress bars"),
+)
+
+
+def _add_train_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train a model of the zoo with the paper's recipe (CPU or CUDA+AMP, DDP under torchrun)",
+        description=(
+            "Train with SGD (momentum 0.9), linear warm-up then per-iteration cosine lr, no weight decay on "
+            "BatchNorm/bias, gradient clipping at norm 20 and a 5x lr for the classifier. Checkpoints "
+            "(last.pt, best.pt) and metrics.csv/json go to --run-dir every epoch; an interrupted run resumes "
+            "from last.pt. Precedence: --recipe < --config file < flags. Under torchrun every process "
+            "joins DDP (nccl on CUDA, gloo on the CPU); rank 0 writes files."
+        ),
+        epilog="Example: ctnet train --model ctnet_small --epochs 20 --crop-size 64 --short-side 64",
+    )
+    parser.add_argument("--recipe", choices=tuple(RECIPES), default=None,
+                        help="starting recipe of the paper (A.1): something (default) or kinetics")
+    parser.add_argument("--config", type=Path,
+                        help="YAML file of TrainConfig fields (and optionally 'recipe')")
+    parser.add_argument("--set", dest="model_options", action="append", default=[], metavar="KEY=VALUE",
+                        help="model option, repeatable: num_sub_dims, last_sub_dim, kernels, connection, "
+                        "pwconv, excitation, replace (dropout has its own flag)")
+    for flag, field_name, kind, text in TRAIN_FLAGS:
+        parser.add_argument(flag, dest=field_name, type=kind, default=argparse.SUPPRESS, help=text)
+    for flag, field_name, value, text in TRAIN_SWITCHES:
+        parser.add_argument(flag, dest=field_name, action="store_const", const=value,
+                            default=argparse.SUPPRESS, help=text)
+    parser.add_argument("--print-config", action="store_true", help="print the resolved config and stop")
+    parser.set_defaults(func=run_train)
+
+
+def _add_evaluate_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="test a checkpoint: single or multi-clip x multi-crop, top-1/top-5, confusion matrix",
+        description=(
+            "Rebuild the model of a checkpoint (or of RUN_DIR/best.pt) and test it on its validation list "
+            "or --list. The views of a video (clips x crops) are fused by averaging softmax scores "
+            "(--view-average logits: raw logits)."
+        ),
+    )
+    parser.add_argument("checkpoint", type=Path, help="checkpoint file (.pt) or run folder")
+    parser.add_argument("--which", choices=("best", "last"), default="best",
+                        help="with a run folder: best.pt (default) or last.pt")
+    parser.add_argument("--list", dest="list_file", type=Path, help="list file to test (default: the run's "
+                        "validation list)")
+    parser.add_argument("--root", type=Path, help="folder the --list paths are relative to")
+    parser.add_argument("--clips", type=int, default=1, help="clips per video (default 1)")
+    parser.add_argument("--crops", type=int, choices=(1, 3), default=1, help="crops per clip (default 1)")
+    parser.add_argument("--view-average", choices=VIEW_AVERAGES, default=None,
+                        help="fuse views by averaging softmax scores or logits (default: the run's, softmax)")
+    parser.add_argument("--batch-size", type=int, default=None, help="videos per batch")
+    parser.add_argument("--workers", type=int, default=None, help="data-loading worker processes")
+    parser.add_argument("--device", default="auto", help="'auto', 'cpu', 'cuda' or 'cuda:N'")
+    parser.add_argument("--output", type=Path, help="folder to write predictions.csv, per_class.csv and "
+                        "confusion.csv")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(func=run_evaluate)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``train`` and ``evaluate`` sub-commands."""
+    _add_train_parser(subparsers)
+    _add_evaluate_parser(subparsers)
+
+
+def config_from_args(args: argparse.Namespace):
+    """Recipe < config file < flags -> TrainConfig."""
+    values: dict[str, Any] = load_config_file(args.config) if args.config else {}
+    recipe = args.recipe or values.pop("recipe", None) or "something"
+    values.pop("recipe", None)
+    fields = {name for _, name, _, _ in TRAIN_FLAGS} | {name for _, name, _, _ in TRAIN_SWITCHES}
+    values.update({name: value for name, value in vars(args).items() if name in fields})
+    if values.get("train_list") and "data" not in vars(args):
+        values["data"] = "lists"
+    if args.model_options:
+        values["model_options"] = {**values.get("model_options", {}), **parse_set_options(args.model_options)}
+    return make_config(recipe, **values)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    print(config)
+    if args.print_config:
+        return 0
+    result = train(config)
+    last = result.history.iloc[-1]
+    print(f"{result.run_dir}: epoch {result.epochs_done}/{result.epochs_total}, top-1 {last['top1']:.2f} %, "
+          f"top-5 {last['top5']:.2f} % (best top-1 {result.best_top1:.2f} %)")
+    if config.test_clips * config.test_crops > 1:
+        test = evaluate_run(load_trained_model(result.run_dir, "best", config.device),
+                            config.test_clips, config.test_crops, progress=config.progress)
+        print(f"{config.test_clips} clips x {config.test_crops} crops: top-1 {test.top1:.2f} %, "
+              f"top-5 {test.top5:.2f} %")
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    trained = load_trained_model(args.checkpoint, args.which, args.device)
+    result = evaluate_run(trained, args.clips, args.crops, list_file=args.list_file, root=args.root,
+                          view_average=args.view_average, batch_size=args.batch_size, workers=args.workers,
+                          progress=not args.json)
+    if args.output:
+        args.output.mkdir(parents=True, exist_ok=True)
+        result.prediction_frame().to_csv(args.output / "predictions.csv", index=False)
+        result.per_class().to_csv(args.output / "per_class.csv", index=False)
+        result.confusion_frame().to_csv(args.output / "confusion.csv")
+    summary = {"checkpoint": str(trained.checkpoint), "epoch": trained.epoch, "clips": args.clips,
+               "crops": args.crops, **result.summary()}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(result.per_class().to_string(index=False))
+        print(f"{trained.checkpoint} (epoch {trained.epoch}), {args.clips} clips x {args.crops} crops, "
+              f"{summary['videos']} videos: top-1 {result.top1:.2f} %, top-5 {result.top5:.2f} %")
+    return 0

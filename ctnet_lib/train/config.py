@@ -1,0 +1,173 @@
+"""``TrainConfig``: every knob of a training run in one frozen, printable dataclass.
+
+Learning-rate rule (linear scaling, Goyal et al. 2017): ``lr`` is the rate for ``base_batch_size``
+clips per step; the optimiser uses ``lr * batch_size / base_batch_size`` (``batch_size`` is the global
+batch summed over all processes). To give the rate for your own batch directly, set
+``base_batch_size = batch_size``. The classifier ``fc`` gets ``fc_lr_multiplier`` times that rate.
+
+The two recipes of the paper (appendix A.1) are the presets ``something`` and ``kinetics``; other
+values are overridden with :func:`make_config` or :meth:`TrainConfig.replace`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["RECIPES", "TrainConfig", "load_config_file", "make_config"]
+
+SAMPLINGS = ("sparse", "dense")
+FLIPS = ("none", "plain", "classes")
+VIEW_AVERAGES = ("softmax", "logits")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A training run: model, data, optimisation recipe, evaluation and system settings."""
+
+    # model
+    model: str = "ctnet_r50"  # a preset of ctnet_lib.models.list_presets()
+    model_options: Mapping[str, Any] = field(default_factory=dict)  # build_model options (no dropout)
+    pretrained: str | None = None  # path of a torchvision ImageNet ResNet checkpoint, or None
+    freeze_backbone: bool = False  # freeze the pretrained 2D layers (not the temporal modules, not fc)
+    # data
+    data: str = "synthetic"  # 'synthetic' (generated into synthetic_dir) or 'lists'
+    train_list: str | None = None  # list file of the training videos (data='lists')
+    val_list: str | None = None  # list file of the validation videos (data='lists')
+    root: str | None = None  # folder the list paths are relative to
+    class_file: str | None = None  # classes.json (names, flip partners); optional
+    num_classes: int | None = None  # None: from the class file, else 1 + the largest label
+    synthetic_dir: str | None = None  # where the synthetic set lives; None: a cache folder
+    synthetic_classes: int = 8  # even, 2 to 10
+    synthetic_train_per_class: int = 48
+    synthetic_val_per_class: int = 16
+    synthetic_frames: int = 16  # frames per synthetic video
+    synthetic_size: int = 64  # synthetic frame side in pixels
+    num_frames: int = 8  # frames per clip T
+    sampling: str = "sparse"  # 'sparse' (TSN segments) or 'dense' (strided window)
+    dense_stride: int = 2  # frame step of dense windows
+    crop_size: int = 224  # training and test crop side in pixels
+    short_side: int | None = None  # resize the short side first (None: keep training frames as decoded)
+    crop_scales: tuple[float, ...] = (1.0, 0.875, 0.75, 0.66)  # TSN multi-scale crop scales
+    flip: str = "none"  # 'none' | 'plain' (keep labels) | 'classes' (swap labels by the class file)
+    cache_videos: bool = False  # keep decoded training videos in memory (small data sets, workers=0)
+    # optimisation (the Something-Something recipe of appendix A.1)
+    epochs: int = 45
+    batch_size: int = 64  # global batch, over all processes
+    lr: float = 0.02  # at base_batch_size clips per step
+    base_batch_size: int = 64
+    momentum: float = 0.9
+    weight_decay: float = 5e-4  # not applied to BatchNorm parameters and biases
+    dropout: float = 0.3  # before the classifier
+    warmup_epochs: float = 10.0  # linear warm-up from warmup_start_factor * lr, then cosine
+    warmup_start_factor: float = 0.01
+    min_lr_factor: float = 0.0  # the cosine ends at min_lr_factor * lr
+    fc_lr_multiplier: float = 5.0  # the new classifier learns this much faster
+    clip_grad_norm: float | None = 20.0  # None: no clipping
+    label_smoothing: float = 0.0
+    # evaluation
+    test_clips: int = 1  # clips per video at test time
+    test_crops: int = 1  # 1 (centre) or 3 (three crops)
+    view_average: str = "softmax"  # average 'softmax' scores or raw 'logits' over test views
+    # system
+    device: str = "auto"  # 'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1'
+    amp: bool = True  # mixed precision on CUDA (bf16 where supported, else fp16); fp32 on the CPU
+    channels_last: bool = True  # channels-last memory format for the 2D layers on CUDA
+    workers: int = 2  # DataLoader worker processes per training process
+    threads: int | None = None  # CPU threads of torch (torch.set_num_threads); None: torch's default
+    seed: int = 0
+    run_dir: str = "runs/train"  # checkpoints and metrics go here
+    resume: bool = True  # continue from run_dir/last.pt when it exists
+    progress: bool = True  # tqdm progress bars (rank 0 only)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "model_options", dict(self.model_options))
+        object.__setattr__(self, "crop_scales", tuple(float(s) for s in self.crop_scales))
+        choices = {"sampling": SAMPLINGS, "flip": FLIPS, "view_average": VIEW_AVERAGES}
+        for name, valid in choices.items():
+            if getattr(self, name) not in valid:
+                raise ValueError(f"{name}={getattr(self, name)!r} is not valid; use one of {valid}")
+        if self.data not in ("synthetic", "lists"):
+            raise ValueError(f"data={self.data!r}: use 'synthetic' or 'lists' (with train_list, val_list)")
+        if self.data == "lists" and not (self.train_list and self.val_list):
+            raise ValueError("data='lists' needs train_list and val_list (paths of list files)")
+        positive = ("epochs", "batch_size", "base_batch_size", "num_frames", "crop_size", "test_clips")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.test_crops not in (1, 3):
+            raise ValueError(f"test_crops must be 1 or 3, got {self.test_crops}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if "dropout" in self.model_options:
+            raise ValueError("set dropout with the config field 'dropout', not in model_options")
+
+    @property
+    def scaled_lr(self) -> float:
+        """The lr the optimiser uses: ``lr * batch_size / base_batch_size`` (linear scaling rule)."""
+        return self.lr * self.batch_size / self.base_batch_size
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with ``changes`` applied (unknown names raise ValueError)."""
+        return make_config(None, base=self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values only (lists for tuples), for YAML, JSON and checkpoints."""
+        values = dataclasses.asdict(self)
+        values["crop_scales"] = list(self.crop_scales)
+        values["model_options"] = dict(self.model_options)
+        return values
+
+    def __str__(self) -> str:
+        lines = [f"TrainConfig (lr used: {self.scaled_lr:g})"]
+        lines += [f"  {name}: {value!r}" for name, value in self.to_dict().items()]
+        return "\n".join(lines)
+
+
+# The recipes of the paper (appendix A.1): batch, epochs, lr, dropout, weight decay, 10 warm-up epochs.
+RECIPES: dict[str, dict[str, Any]] = {
+    "something": {"batch_size": 64, "epochs": 45, "lr": 0.02, "dropout": 0.3, "weight_decay": 5e-4,
+                  "warmup_epochs": 10.0, "sampling": "sparse", "flip": "none"},
+    "kinetics": {"batch_size": 64, "epochs": 110, "lr": 0.01, "dropout": 0.5, "weight_decay": 1e-4,
+                 "warmup_epochs": 10.0, "sampling": "dense", "flip": "plain"},
+}
+FIELD_NAMES = tuple(f.name for f in dataclasses.fields(TrainConfig))
+
+
+def make_config(
+    recipe: str | None = "something", *, base: TrainConfig | None = None, **changes: Any
+) -> TrainConfig:
+    """A config from a ``recipe`` of :data:`RECIPES` (or ``base``), with ``changes`` on top.
+
+    Changing ``batch_size`` alone keeps ``lr`` per ``base_batch_size`` clips, so the lr used scales
+    linearly (see the module docstring).
+    """
+    unknown = sorted(set(changes) - set(FIELD_NAMES))
+    if unknown:
+        raise ValueError(f"unknown TrainConfig fields {unknown}; valid fields: {', '.join(FIELD_NAMES)}")
+    values = (base or TrainConfig()).to_dict()
+    if recipe is not None:
+        if recipe not in RECIPES:
+            raise ValueError(f"unknown recipe {recipe!r}; valid recipes: {', '.join(RECIPES)}")
+        values.update(RECIPES[recipe])
+    values.update(changes)
+    return TrainConfig(**values)
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """The mapping of TrainConfig fields in a YAML file (a key ``recipe`` names the starting recipe)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file {path} does not exist: check the path")
+    content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(content, dict):
+        raise ValueError(f"{path}: expected a mapping of TrainConfig fields, got {type(content).__name__}")
+    unknown = sorted(set(content) - set(FIELD_NAMES) - {"recipe"})
+    if unknown:
+        raise ValueError(f"{path}: unknown keys {unknown}; valid keys: recipe, {', '.join(FIELD_NAMES)}")
+    return content

@@ -1,0 +1,261 @@
+"""The fit loop: one process or DDP, CPU or CUDA (AMP), checkpoints every epoch and exact resume.
+
+Reproducibility: the shuffling order of epoch ``e`` is fixed by ``(seed, e)`` (``DistributedSampler``,
+also used in one process), a data set with ``set_epoch`` gets the epoch too, and dropout draws from
+torch's generator, whose state is saved in every checkpoint. A run resumed from ``last.pt`` therefore
+ends with the same weights as an uninterrupted one (CPU, same worker count).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+import yaml
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
+from tqdm.auto import tqdm
+
+from ctnet_lib.io_utils import atomic_write_text
+from ctnet_lib.train.checkpoint import (
+    BEST,
+    LAST,
+    capture_rng_state,
+    load_checkpoint,
+    restore_rng_state,
+    save_checkpoint,
+)
+from ctnet_lib.train.config import TrainConfig
+from ctnet_lib.train.device import Precision, choose_precision, prepare_model, resolve_device
+from ctnet_lib.train.distributed import DistributedContext, gather_objects, init_distributed
+from ctnet_lib.train.evaluation import EvaluationResult, evaluate
+from ctnet_lib.train.metrics import MetricsLog
+from ctnet_lib.train.optim import build_optimizer, freeze_backbone
+from ctnet_lib.train.schedule import WarmupCosineSchedule
+
+__all__ = ["TrainResult", "fit", "seed_everything", "shard_indices"]
+
+
+# fields that may change between a run and its resumption
+RESUMABLE_CHANGES = frozenset({"epochs", "device", "workers", "threads", "run_dir", "resume", "progress",
+                               "test_clips", "test_crops", "view_average", "synthetic_dir"})
+
+
+def check_resumable(saved: dict[str, Any], config: TrainConfig, path: Path) -> None:
+    """Raise ValueError when the checkpoint at ``path`` was trained with other settings than ``config``."""
+    current = config.to_dict()
+    differing = sorted(k for k in current if k not in RESUMABLE_CHANGES and saved.get(k) != current[k])
+    if differing:
+        changes = ", ".join(f"{k}: {saved.get(k)!r} -> {current[k]!r}" for k in differing)
+        raise ValueError(
+            f"{path} was trained with other settings ({changes}): choose another run_dir, or set "
+            "resume=False to overwrite it"
+        )
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def shard_indices(length: int, context: DistributedContext) -> list[int]:
+    """The items rank ``r`` evaluates: ``r, r + world_size, ...`` (no padding, no duplicates)."""
+    return list(range(context.rank, length, context.world_size))
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What :func:`fit` leaves: the run folder, the metrics of every epoch and the last evaluation."""
+
+    run_dir: Path
+    history: pd.DataFrame
+    epochs_done: int
+    epochs_total: int
+    epochs_trained_now: int
+    best_top1: float
+    last_evaluation: EvaluationResult | None  # None when this call trained no epoch
+
+    @property
+    def complete(self) -> bool:
+        return self.epochs_done >= self.epochs_total
+
+
+@dataclass
+class _Session:
+    """Everything one fit call works with."""
+
+    model: nn.Module
+    network: nn.Module  # model, or its DDP wrapper
+    optimizer: torch.optim.Optimizer
+    schedule: WarmupCosineSchedule
+    scaler: torch.amp.GradScaler
+    precision: Precision
+    device: torch.device
+    context: DistributedContext
+
+
+def _checkpoint_state(session: _Session, epoch: int, best_top1: float, config: TrainConfig,
+                      class_names: tuple[str, ...], num_classes: int, rng: list[dict]) -> dict[str, Any]:
+    return {
+        "model": session.model.state_dict(),
+        "optimizer": session.optimizer.state_dict(),
+        "schedule": session.schedule.state_dict(),
+        "scaler": session.scaler.state_dict(),
+        "rng": rng,  # one random state per rank
+        "epoch": epoch,
+        "best_top1": best_top1,
+        "config": config.to_dict(),
+        "class_names": list(class_names),
+        "num_classes": num_classes,
+    }
+
+
+def _train_one_epoch(session: _Session, loader: DataLoader, config: TrainConfig, epoch: int,
+                     progress: bool) -> tuple[float, int]:
+    """One pass over ``loader``; returns (summed loss, clips) of this process."""
+    session.network.train()
+    loss_sum, clips_seen = 0.0, 0
+    bar = tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=not progress)
+    for clips, labels in bar:
+        clips = clips.to(session.device, non_blocking=True)
+        labels = torch.as_tensor(labels).to(session.device, non_blocking=True)
+        with session.precision.autocast():
+            logits = session.network(clips)
+        loss = F.cross_entropy(logits.float(), labels, label_smoothing=config.label_smoothing)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"loss is {loss.item()} at epoch {epoch}: lower lr ({config.lr}) or check the data"
+            )
+        session.optimizer.zero_grad(set_to_none=True)
+        session.scaler.scale(loss).backward()
+        if config.clip_grad_norm is not None:
+            session.scaler.unscale_(session.optimizer)
+            nn.utils.clip_grad_norm_(session.model.parameters(), config.clip_grad_norm)
+        session.scaler.step(session.optimizer)
+        session.scaler.update()
+        session.schedule.step()
+        loss_sum += loss.item() * len(labels)
+        clips_seen += len(labels)
+        bar.set_postfix(loss=f"{loss_sum / clips_seen:.3f}", lr=f"{session.schedule.last_lr()[0]:.2e}")
+    return loss_sum, clips_seen
+
+
+def _loaders(train_set: Dataset, val_set: Dataset, config: TrainConfig, context: DistributedContext,
+             device: torch.device) -> tuple[DataLoader, DataLoader, DistributedSampler]:
+    per_process = config.batch_size // context.world_size
+    if per_process < 1:
+        raise ValueError(f"batch_size={config.batch_size} is smaller than the {context.world_size} processes")
+    sampler = DistributedSampler(train_set, num_replicas=context.world_size, rank=context.rank,
+                                 shuffle=True, seed=config.seed)
+    common = {"num_workers": config.workers, "pin_memory": device.type == "cuda"}
+    train_loader = DataLoader(train_set, per_process, sampler=sampler,
+                              drop_last=len(sampler) >= per_process, **common)
+    val_loader = DataLoader(Subset(val_set, shard_indices(len(val_set), context)), per_process,
+                            shuffle=False, **common)
+    return train_loader, val_loader, sampler
+
+
+def fit(
+    model: nn.Module,
+    train_set: Dataset,
+    val_set: Dataset,
+    config: TrainConfig,
+    *,
+    class_names: tuple[str, ...] | None = None,
+    num_classes: int | None = None,
+    stop_after_epochs: int | None = None,
+) -> TrainResult:
+    """Train ``model`` on ``train_set`` with the recipe in ``config``, validating on ``val_set``.
+
+    Items are ``(clip (3, T, H, W) float32, label)``. Every epoch rank 0 appends a metrics row and
+    writes ``last.pt`` (and ``best.pt`` when validation top-1 improves) in ``config.run_dir``. With
+    ``config.resume`` a run continues from ``last.pt``; a complete run only reloads its weights.
+    ``stop_after_epochs`` ends this call early (an interruption) after that many new epochs.
+    Under ``torchrun`` the processes train with DDP (see ``distributed.py``).
+    """
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    device = resolve_device(config.device, local_rank)
+    context = init_distributed(device.type)
+    seed_everything(config.seed + context.rank)
+    run_dir = Path(config.run_dir)
+    num_classes = num_classes or model.fc.out_features
+    class_names = class_names or tuple(str(i) for i in range(num_classes))
+    if config.freeze_backbone:
+        freeze_backbone(model)
+    prepare_model(model, device, config.channels_last)
+    network = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) \
+        if context.enabled else model
+    train_loader, val_loader, sampler = _loaders(train_set, val_set, config, context, device)
+    optimizer = build_optimizer(model, config.scaled_lr, config.momentum, config.weight_decay,
+                                config.fc_lr_multiplier)
+    steps = len(train_loader)
+    if steps == 0:
+        raise ValueError("the training data set is empty: check the list file")
+    total = config.epochs * steps
+    schedule = WarmupCosineSchedule(optimizer, min(round(config.warmup_epochs * steps), total), total,
+                                    config.warmup_start_factor, config.min_lr_factor)
+    precision = choose_precision(device, config.amp)
+    session = _Session(model, network, optimizer, schedule, precision.grad_scaler(), precision, device,
+                       context)
+
+    log = MetricsLog(run_dir)
+    start_epoch, best_top1 = 0, float("-inf")
+    if config.resume and (run_dir / LAST).is_file():
+        state = load_checkpoint(run_dir / LAST, device)
+        check_resumable(state["config"], config, run_dir / LAST)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        session.scaler.load_state_dict(state["scaler"])
+        rng = state["rng"]
+        restore_rng_state(rng[context.rank] if len(rng) == context.world_size else rng[0])
+        start_epoch, best_top1 = int(state["epoch"]), float(state["best_top1"])
+    elif context.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
+    if context.is_main:
+        log.truncate(start_epoch)
+    progress = config.progress and context.is_main
+    last_epoch = config.epochs
+    if stop_after_epochs is not None:
+        last_epoch = min(config.epochs, start_epoch + stop_after_epochs)
+    evaluation = None
+    for epoch in range(start_epoch + 1, last_epoch + 1):
+        sampler.set_epoch(epoch)
+        if hasattr(train_set, "set_epoch"):
+            train_set.set_epoch(epoch)
+        started = time.perf_counter()
+        loss_sum, clips = _train_one_epoch(session, train_loader, config, epoch, progress)
+        train_time = time.perf_counter() - started
+        totals = np.sum([[s, c] for s, c in gather_objects((loss_sum, clips), context)], axis=0)
+        evaluation = evaluate(model, val_loader, device, class_names=class_names, precision=precision,
+                              context=context, progress=progress, description=f"val {epoch}")
+        best_top1 = max(best_top1, evaluation.top1)
+        rng_states = gather_objects(capture_rng_state(), context)
+        if context.is_main:
+            log.append({
+                "epoch": epoch, "train_loss": float(totals[0] / totals[1]), "val_loss": evaluation.loss,
+                "top1": evaluation.top1, "top5": evaluation.top5, "lr": schedule.last_lr()[0],
+                "clips_per_s": float(totals[1]) / train_time, "epoch_time_s": time.perf_counter() - started,
+            })
+            state = _checkpoint_state(session, epoch, best_top1, config, class_names, num_classes,
+                                      rng_states)
+            save_checkpoint(run_dir / LAST, state)
+            if evaluation.top1 >= best_top1:
+                save_checkpoint(run_dir / BEST, state)
+        context.barrier()
+    return TrainResult(run_dir, MetricsLog(run_dir).frame(), max(start_epoch, last_epoch), config.epochs,
+                       max(last_epoch - start_epoch, 0), best_top1, evaluation)
