@@ -9,18 +9,8 @@ import pandas as pd
 
 from ctnet_lib.analysis.complexity import CONVENTIONS, count_complexity
 from ctnet_lib.analysis.paper_tables import reproduce_paper_table
+from ctnet_lib.cli import parse_set_options
 from ctnet_lib.models import build_model, list_presets
-
-
-def parse_set_options(pairs: list[str]) -> dict[str, str]:
-    """``['kernels=1,3', 'pwconv=true']`` -> ``{'kernels': '1,3', 'pwconv': 'true'}``."""
-    options = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--set {pair!r} is not key=value (for example --set kernels=3,3)")
-        options[key.strip()] = value.strip()
-    return options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -82,12 +72,12 @@ def run(args: argparse.Namespace) -> int:
         return run_paper_table(args.json)
     if args.preset is None:
         raise ValueError("give a model preset (for example ctnet_r50) or --paper-table")
-    model = build_model(args.preset, num_classes=args.classes, num_frames=args.frames,
-                        **parse_set_options(args.options))
+    options = parse_set_options(args.options)
+    model = build_model(args.preset, num_classes=args.classes, num_frames=args.frames, **options)
     report = count_complexity(model, (1, 3, args.frames, args.size, args.size), args.convention)
     result = {
         "preset": args.preset,
-        "options": parse_set_options(args.options),
+        "options": options,
         "frames": args.frames,
         "size": args.size,
         "classes": args.classes,

@@ -13,22 +13,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ctnet_lib.cli import parse_set_options
 from ctnet_lib.models import list_presets
 from ctnet_lib.train.config import FLIPS, RECIPES, SAMPLINGS, VIEW_AVERAGES, load_config_file, make_config
 from ctnet_lib.train.experiment import evaluate_run, load_trained_model, train
 
 __all__ = ["register"]
-
-
-def parse_set_options(pairs: list[str]) -> dict[str, str]:
-    """``['kernels=1,3', 'pwconv=true']`` -> ``{'kernels': '1,3', 'pwconv': 'true'}``."""
-    options = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"--set {pair!r} is not key=value (for example --set kernels=3,3)")
-        options[key.strip()] = value.strip()
-    return options
 
 
 def _optional_int(text: str) -> int | None:
