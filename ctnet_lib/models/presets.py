@@ -52,11 +52,19 @@ def _as_bool(value: Any) -> bool:
     raise ValueError(f"{value!r} is not a boolean (use true or false)")
 
 
+def parse_kernels(text: str) -> tuple[int, ...]:
+    """'3,5' -> (3, 5); raises ValueError naming the text when it holds a non-integer."""
+    try:
+        return tuple(int(k) for k in text.replace(" ", "").split(",") if k)
+    except ValueError:
+        raise ValueError(f"kernels {text!r} must be comma-separated odd integers such as 3 or 1,3") from None
+
+
 def _as_kernels(value: Any) -> tuple[int, ...]:
     if isinstance(value, int):
         return (value,)
     if isinstance(value, str):
-        return tuple(int(v) for v in value.replace(" ", "").split(",") if v)
+        return parse_kernels(value)
     return tuple(int(v) for v in value)
 
 

@@ -12,18 +12,11 @@ from typing import Any
 import ipywidgets as widgets
 
 from ctnet_lib.analysis.formulas import divisors
+from ctnet_lib.models.presets import parse_kernels
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig
 
 KINDS = (("CT-Module", "ct"), ("C3D", "c3d"), ("R(2+1)D", "r2plus1d"), ("CSN", "csn"))
 STYLE = {"description_width": "9em"}
-
-
-def parse_kernels(text: str) -> tuple[int, ...]:
-    """'3,5' -> (3, 5); raises ValueError naming the text when it holds a non-integer."""
-    try:
-        return tuple(int(k) for k in text.replace(" ", "").split(",") if k)
-    except ValueError:
-        raise ValueError(f"kernels {text!r} must be comma-separated odd integers such as 3 or 1,3") from None
 
 
 class ModuleControls:
