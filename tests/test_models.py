@@ -102,7 +102,7 @@ def test_checkpoint_into_ctnet_skips_replaced_convs_and_the_classifier(imagenet_
 
 def test_bad_checkpoints_are_rejected_with_the_reason(imagenet_checkpoint, tmp_path):
     _, state = imagenet_checkpoint
-    with pytest.raises(FileNotFoundError, match="do not exist"):
+    with pytest.raises(FileNotFoundError, match=r"pretrained weights .*missing\.pth does not exist"):
         build_model("tsn_r50", pretrained=str(tmp_path / "missing.pth"))
     truncated = {k: v for k, v in state.items() if not k.startswith("layer4.2.")}
     torch.save(truncated, tmp_path / "truncated.pth")

@@ -14,10 +14,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
+from ctnet_lib.checkpoint_io import read_state_dict
+from ctnet_lib.devices import resolve_device
 from ctnet_lib.models import VideoResNet, build_model
-from ctnet_lib.models.pretrained import read_state_dict
 
 AXES = ("t", "h", "w")
 STAGES = ("layer1", "layer2", "layer3", "layer4")
@@ -81,12 +82,6 @@ def _axis_index(axis: str) -> int:
     return AXES.index(axis)
 
 
-def load_checkpoint(model: nn.Module, path: str | Path) -> nn.Module:
-    """Load the state dict at ``path`` (plain, or under 'state_dict' / 'model') into ``model``, strictly."""
-    model.load_state_dict(read_state_dict(path))
-    return model
-
-
 def _stage_output(model: VideoResNet, stage: str, clip: Tensor) -> Tensor:
     """Feature maps (N*T, C, h, w) after ``stage`` for clip (N, 3, T, H, W)."""
     captured: list[Tensor] = []
@@ -121,7 +116,7 @@ def effective_receptive_field(
     if not isinstance(model, VideoResNet):
         raise TypeError(f"{type(model).__name__} is not a VideoResNet; build one with ctnet_lib.build_model")
     if checkpoint:
-        load_checkpoint(model, checkpoint)
+        model.load_state_dict(read_state_dict(checkpoint))
     was_training = model.training
     model.eval()
     frames, height, width = input_size
@@ -158,7 +153,8 @@ def preset_effective_receptive_field(
     device: str | torch.device = "cpu",
     **options: Any,
 ) -> EffectiveReceptiveField:
-    """ERF of a model built from ``preset`` (and ``options``) on ``device``, at initialisation or from
+    """ERF of a model built from ``preset`` (and ``options``) on ``device`` (``'auto'``, ``'cpu'``,
+    ``'cuda'`` or ``'cuda:N'``), at initialisation or from
     ``checkpoint``. The number of classes is read from the checkpoint's classifier, so any trained head
     loads.
     """
@@ -170,4 +166,5 @@ def preset_effective_receptive_field(
     model = build_model(preset, num_classes=num_classes, num_frames=input_size[0], **options)
     if state is not None:
         model.load_state_dict(state)
-    return effective_receptive_field(model.to(device), input_size, num_samples, stage, seed=seed)
+    model.to(resolve_device(device))
+    return effective_receptive_field(model, input_size, num_samples, stage, seed=seed)

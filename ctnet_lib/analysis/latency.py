@@ -35,6 +35,7 @@ from torch import Tensor, nn
 
 from ctnet_lib.analysis.complexity import count_complexity
 from ctnet_lib.analysis.formulas import divisors
+from ctnet_lib.devices import resolve_device
 from ctnet_lib.models import build_model
 from ctnet_lib.ops.conv_bn_act import conv3d
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig, build_temporal_module
@@ -59,17 +60,6 @@ NETWORK_FAMILIES = {"TSN": "tsn", "C3D": "c3d", "R(2+1)D": "r2plus1d", "CSN": "c
 def network_presets(backbone: str = "r50") -> dict[str, tuple[str, dict[str, object]]]:
     """label -> (preset, options) of every module family on ``backbone`` (r50, r101 or small)."""
     return {label: (f"{family}_{backbone}", {}) for label, family in NETWORK_FAMILIES.items()}
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    """'auto' -> CUDA when available, else CPU; 'cuda' without a GPU raises naming the fix."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device not in ("cpu", "cuda"):
-        raise ValueError(f"device {device!r} is not 'auto', 'cpu' or 'cuda'")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' was asked for but torch sees no GPU; use device='auto' or 'cpu'")
-    return torch.device(device)
 
 
 def environment_info(device: torch.device) -> dict[str, object]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 from torch import nn
+
+from ctnet_lib.checkpoint_io import read_state_dict
 
 
 @dataclass(frozen=True)
@@ -18,27 +19,13 @@ class LoadReport:
     new: tuple[str, ...]  # temporal-module parameters (kept at their initialisation)
 
 
-def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Tensors of a checkpoint file: a plain state dict or one under 'state_dict' / 'model'."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"pretrained weights {path} do not exist; pass the path of a local .pth file")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    for key in ("state_dict", "model"):
-        if isinstance(state, dict) and isinstance(state.get(key), dict):
-            state = state[key]
-    if not isinstance(state, dict):
-        raise ValueError(f"{path} holds a {type(state).__name__}, not a state dict of tensors")
-    return {k.removeprefix("module."): v for k, v in state.items()}
-
-
 def load_imagenet_weights(model: nn.Module, path: str | Path) -> LoadReport:
     """Copy every backbone tensor of a torchvision ResNet checkpoint at ``path`` into ``model``.
 
     The classifier is copied only when its shape matches. Raises ValueError when a backbone tensor
     of the model is missing from the checkpoint or has another shape (a checkpoint of another depth).
     """
-    source = read_state_dict(path)
+    source = read_state_dict(path, "pretrained weights")
     target = model.state_dict()
     loaded, unused = [], []
     for key, tensor in source.items():
