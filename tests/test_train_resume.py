@@ -1,11 +1,17 @@
 """Kill-and-resume: a run stopped after its first epoch and resumed from last.pt ends with exactly the
-weights of an uninterrupted run (CPU, fixed seed, no worker processes)."""
+weights of an uninterrupted run (CPU, fixed seed, no worker processes); runs resume on another device
+and with another precision than the one that wrote the checkpoint."""
 
+import math
+
+import pytest
 import torch
 from test_train_engine import TinyVideoNet, brightness_clips
 from torch.utils.data import Dataset
 
+import ctnet_lib.train.engine as engine
 from ctnet_lib.train import fit, load_checkpoint, make_config
+from ctnet_lib.train.device import Precision
 
 
 class NoisyClips(Dataset):
@@ -23,8 +29,8 @@ class NoisyClips(Dataset):
         return clip + 0.5 * torch.randn(clip.shape), label
 
 
-def run_config(run_dir):
-    return make_config("something", epochs=3, batch_size=8, base_batch_size=8, lr=0.05, warmup_epochs=1,
+def run_config(run_dir, epochs=3):
+    return make_config("something", epochs=epochs, batch_size=8, base_batch_size=8, lr=0.05, warmup_epochs=1,
                        dropout=0.5, workers=0, device="cpu", run_dir=str(run_dir), progress=False, seed=3)
 
 
@@ -54,3 +60,33 @@ def test_resumed_run_matches_uninterrupted_run(tmp_path):
     resumed_state = load_checkpoint(interrupted_dir / "last.pt")
     assert straight_state["schedule"] == resumed_state["schedule"]
     assert torch.equal(straight_state["rng"][0]["torch"], resumed_state["rng"][0]["torch"])
+
+
+@pytest.mark.filterwarnings("ignore:for .*copying from a non-meta parameter")
+def test_a_complete_run_resumes_on_a_device_other_than_the_cpu(tmp_path, monkeypatch):
+    """On a GPU the run's device is CUDA; ``meta`` stands in for it here. The checkpoint must be read
+    onto the CPU, not onto the run's device, or its random states cannot be restored (as when the
+    training report reuses a complete run)."""
+    config = run_config(tmp_path, epochs=1)
+    fit(fresh_model(0), NoisyClips(16), brightness_clips(8, seed=1), config)
+    saved = load_checkpoint(tmp_path / "last.pt")
+    monkeypatch.setattr(engine, "resolve_device", lambda *args, **kwargs: torch.device("meta"))
+    torch.manual_seed(1234)
+    model = fresh_model(99)
+    result = fit(model, NoisyClips(16), brightness_clips(8, seed=1), config)
+    assert result.complete and result.epochs_trained_now == 0
+    assert next(model.parameters()).device.type == "meta"
+    assert torch.equal(torch.get_rng_state(), saved["rng"][0]["torch"])  # this rank's random state is back
+
+
+def test_a_run_saved_without_loss_scaling_resumes_with_fp16(tmp_path, monkeypatch):
+    """fp32 (CPU) or bf16 runs save the empty state of a disabled GradScaler; where fp16 is chosen on
+    resumption (an older GPU; CPU fp16 autocast stands in for it), the scaler starts afresh."""
+    fit(fresh_model(0), NoisyClips(16), brightness_clips(8, seed=1), run_config(tmp_path, epochs=2),
+        stop_after_epochs=1)
+    assert load_checkpoint(tmp_path / "last.pt")["scaler"] == {}
+    monkeypatch.setattr(engine, "choose_precision", lambda device, amp=True: Precision("cpu", torch.float16))
+    result = fit(fresh_model(0), NoisyClips(16), brightness_clips(8, seed=1), run_config(tmp_path, epochs=2))
+    assert result.complete and result.epochs_trained_now == 1
+    assert math.isfinite(result.history["train_loss"].iloc[-1])
+    assert load_checkpoint(tmp_path / "last.pt")["scaler"]["scale"] > 0  # now an active fp16 scaler

@@ -1,4 +1,4 @@
-"""Checkpoints: written atomically, read with ``torch.load(..., weights_only=True)``.
+"""Checkpoints: written atomically, read onto the CPU with ``torch.load(..., weights_only=True)``.
 
 A checkpoint is a dict of tensors and plain Python values only (what ``weights_only`` accepts): model,
 optimiser, schedule and scaler states, the random states of Python, numpy, torch and CUDA (as tensors
@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ctnet_lib.checkpoint_io import read_checkpoint
 from ctnet_lib.io_utils import atomic_output
 
 __all__ = ["capture_rng_state", "load_checkpoint", "restore_rng_state", "save_checkpoint"]
@@ -54,12 +55,12 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     return Path(path)
 
 
-def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_checkpoint` (``weights_only=True``: no code runs)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist: train first or check the run folder")
-    state = torch.load(path, map_location=map_location, weights_only=True)
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint`, every tensor on the CPU (see
+    :mod:`ctnet_lib.checkpoint_io`): the random states restore as they must, whatever device wrote them,
+    and ``load_state_dict`` copies the weights to the model's device."""
+    state = read_checkpoint(path, "training checkpoint")
     if not isinstance(state, dict) or "model" not in state:
-        raise ValueError(f"{path} is not a ctnet training checkpoint (no 'model' entry)")
+        raise ValueError(f"{path} is not a ctnet training checkpoint (no 'model' entry): pass a last.pt or "
+                         "best.pt of a run folder")
     return state

@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from ctnet_lib.cli import parse_set_options
+from ctnet_lib.devices import resolve_device
 from ctnet_lib.models import list_presets
 from ctnet_lib.train.config import FLIPS, RECIPES, SAMPLINGS, VIEW_AVERAGES, load_config_file, make_config
-from ctnet_lib.train.experiment import evaluate_run, load_trained_model, train
+from ctnet_lib.train.distributed import distributed_session
+from ctnet_lib.train.experiment import evaluate_run, final_test, load_trained_model, train
 
 __all__ = ["register"]
 
@@ -166,18 +168,22 @@ def config_from_args(args: argparse.Namespace):
 
 def run_train(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    print(config)
     if args.print_config:
+        print(config)
         return 0
-    result = train(config)
-    last = result.history.iloc[-1]
-    print(f"{result.run_dir}: epoch {result.epochs_done}/{result.epochs_total}, top-1 {last['top1']:.2f} %, "
-          f"top-5 {last['top5']:.2f} % (best top-1 {result.best_top1:.2f} %)")
-    if config.test_clips * config.test_crops > 1:
-        test = evaluate_run(load_trained_model(result.run_dir, "best", config.device),
-                            config.test_clips, config.test_crops, progress=config.progress)
-        print(f"{config.test_clips} clips x {config.test_crops} crops: top-1 {test.top1:.2f} %, "
-              f"top-5 {test.top5:.2f} %")
+    with distributed_session(resolve_device(config.device).type) as context:
+        if context.is_main:
+            print(config)
+        result = train(config)
+        last = result.history.iloc[-1]
+        if context.is_main:
+            print(f"{result.run_dir}: epoch {result.epochs_done}/{result.epochs_total}, top-1 "
+                  f"{last['top1']:.2f} %, top-5 {last['top5']:.2f} % (best top-1 {result.best_top1:.2f} %)")
+        if config.test_clips * config.test_crops > 1:
+            test = final_test(config, context)
+            if context.is_main:
+                print(f"{config.test_clips} clips x {config.test_crops} crops: top-1 {test.top1:.2f} %, "
+                      f"top-5 {test.top5:.2f} %")
     return 0
 
 

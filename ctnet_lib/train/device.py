@@ -1,8 +1,11 @@
-"""Device and precision: CUDA with automatic mixed precision when available, fp32 on the CPU.
+"""Device preparation and precision: CUDA with automatic mixed precision when available, fp32 on the CPU.
 
-On CUDA: bf16 autocast where the GPU supports it (no loss scaling needed), otherwise fp16 autocast with
-a ``GradScaler``; ``cudnn.benchmark`` on; the 2D layers in channels-last memory format. On the CPU the
-same code runs in fp32 (autocast and the scaler are disabled no-ops).
+On CUDA: bf16 autocast on GPUs with bf16 hardware (no loss scaling needed), otherwise fp16 autocast with
+a ``GradScaler``; ``cudnn.benchmark`` on; the 2D convolutions' weights channels-last (the frames run as
+(N*T, C, H, W) images), the temporal modules' ``Conv3d`` weights in :data:`TEMPORAL_MEMORY_FORMAT`. On
+the CPU the same code runs in fp32 (autocast and the scaler are disabled no-ops).
+
+The devices themselves are named and resolved by :func:`ctnet_lib.devices.resolve_device`.
 """
 
 from __future__ import annotations
@@ -14,22 +17,18 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-__all__ = ["Precision", "choose_precision", "prepare_model", "resolve_device"]
+__all__ = ["BF16_MIN_CAPABILITY", "TEMPORAL_MEMORY_FORMAT", "Precision", "choose_precision", "prepare_model",
+           "to_channels_last"]
 
+# Ampere (8.0) and later compute in bf16; older GPUs only emulate it, slower than fp16 with a scaler.
+BF16_MIN_CAPABILITY = (8, 0)
 
-def resolve_device(name: str = "auto", local_rank: int | None = None) -> torch.device:
-    """``'auto'``: ``cuda:<local_rank>`` when CUDA is available, else the CPU; or a torch device name."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", local_rank or 0)
-        return torch.device("cpu")
-    device = torch.device(name)
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"device={name!r} but CUDA is not available here: use device='auto' or 'cpu'")
-        if device.index is None:
-            device = torch.device("cuda", local_rank or 0)
-    return device
+# Memory format of the temporal modules' Conv3d weights under channels-last 2D layers: contiguous, an
+# explicit default. The modules receive the 2D layers' channels-last activations as channels_last_3d
+# views (see ``FramesToClip``) and cuDNN and oneDNN follow the input's layout, so their first 3D convs
+# run channels-last either way. Measured on the CPU only (no GPU at hand): channels_last_3d weights were
+# not consistently faster (benchmarks/README.md). Measure on a GPU before changing it.
+TEMPORAL_MEMORY_FORMAT = torch.contiguous_format
 
 
 @dataclass(frozen=True)
@@ -58,19 +57,36 @@ class Precision:
 
 
 def choose_precision(device: torch.device, amp: bool = True) -> Precision:
-    """bf16 on CUDA GPUs that support it, fp16 on older ones, fp32 on the CPU or with ``amp=False``."""
+    """bf16 on GPUs with bf16 hardware (compute capability >= :data:`BF16_MIN_CAPABILITY`), fp16 with a
+    ``GradScaler`` on older ones, fp32 on the CPU or with ``amp=False``.
+
+    ``torch.cuda.is_bf16_supported()`` is not used: it also counts bf16 that older GPUs only emulate.
+    """
     if device.type != "cuda" or not amp:
         return Precision(device.type, None)
-    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return Precision("cuda", dtype)
+    capability = torch.cuda.get_device_capability(device)
+    return Precision("cuda", torch.bfloat16 if capability >= BF16_MIN_CAPABILITY else torch.float16)
+
+
+def to_channels_last(
+    model: nn.Module, temporal_format: torch.memory_format = TEMPORAL_MEMORY_FORMAT
+) -> nn.Module:
+    """Store the 2D convolutions' weights (4D) channels-last and the temporal modules' ``Conv3d`` weights
+    (5D) in ``temporal_format``; values, parameters and outputs stay the same. Returns ``model``.
+
+    ``model.to(memory_format=torch.channels_last)`` cannot do this: it raises on the 5D weights.
+    """
+    nn.utils.convert_conv2d_weight_memory_format(model, torch.channels_last)
+    nn.utils.convert_conv3d_weight_memory_format(model, temporal_format)
+    return model
 
 
 def prepare_model(model: nn.Module, device: torch.device, channels_last: bool = True) -> nn.Module:
-    """Move ``model`` to ``device``; on CUDA also channels-last (4D weights: the 2D layers) and
+    """Move ``model`` to ``device``; on CUDA also :func:`to_channels_last` (with ``channels_last``) and
     ``cudnn.benchmark``. Returns the model."""
     model.to(device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
         if channels_last:
-            model.to(memory_format=torch.channels_last)
+            to_channels_last(model)
     return model

@@ -8,7 +8,6 @@ ends with the same weights as an uninterrupted one (CPU, same worker count).
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 from tqdm.auto import tqdm
 
+from ctnet_lib.devices import resolve_device
 from ctnet_lib.io_utils import atomic_write_text
 from ctnet_lib.train.checkpoint import (
     BEST,
@@ -35,14 +35,22 @@ from ctnet_lib.train.checkpoint import (
     save_checkpoint,
 )
 from ctnet_lib.train.config import TrainConfig
-from ctnet_lib.train.device import Precision, choose_precision, prepare_model, resolve_device
-from ctnet_lib.train.distributed import DistributedContext, gather_objects, init_distributed
+from ctnet_lib.train.device import Precision, choose_precision, prepare_model
+from ctnet_lib.train.distributed import (
+    DistributedContext,
+    agree_on_failure,
+    all_ranks,
+    gather_objects,
+    init_distributed,
+    raise_together,
+    shard_indices,
+)
 from ctnet_lib.train.evaluation import EvaluationResult, evaluate
 from ctnet_lib.train.metrics import MetricsLog
 from ctnet_lib.train.optim import build_optimizer, freeze_backbone
 from ctnet_lib.train.schedule import WarmupCosineSchedule
 
-__all__ = ["TrainResult", "fit", "seed_everything", "shard_indices"]
+__all__ = ["TrainResult", "fit", "seed_everything"]
 
 
 # fields that may change between a run and its resumption
@@ -67,11 +75,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def shard_indices(length: int, context: DistributedContext) -> list[int]:
-    """The items rank ``r`` evaluates: ``r, r + world_size, ...`` (no padding, no duplicates)."""
-    return list(range(context.rank, length, context.world_size))
 
 
 @dataclass(frozen=True)
@@ -133,10 +136,11 @@ def _train_one_epoch(session: _Session, loader: DataLoader, config: TrainConfig,
         with session.precision.autocast():
             logits = session.network(clips)
         loss = F.cross_entropy(logits.float(), labels, label_smoothing=config.label_smoothing)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(
+        finite = bool(torch.isfinite(loss))
+        if not all_ranks(finite, session.context, session.device):  # agreed before DDP's backward
+            raise_together(None if finite else FloatingPointError(
                 f"loss is {loss.item()} at epoch {epoch}: lower lr ({config.lr}) or check the data"
-            )
+            ), session.context)
         session.optimizer.zero_grad(set_to_none=True)
         session.scaler.scale(loss).backward()
         if config.clip_grad_norm is not None:
@@ -149,6 +153,21 @@ def _train_one_epoch(session: _Session, loader: DataLoader, config: TrainConfig,
         clips_seen += len(labels)
         bar.set_postfix(loss=f"{loss_sum / clips_seen:.3f}", lr=f"{session.schedule.last_lr()[0]:.2e}")
     return loss_sum, clips_seen
+
+
+def _resume(session: _Session, path: Path, config: TrainConfig) -> tuple[int, float]:
+    """Restore model, optimiser, schedule, scaler and this rank's random state from the checkpoint at
+    ``path``; returns (finished epoch, best top-1)."""
+    state = load_checkpoint(path)  # tensors on the CPU: load_state_dict copies them to the device
+    check_resumable(state["config"], config, path)
+    session.model.load_state_dict(state["model"])
+    session.optimizer.load_state_dict(state["optimizer"])
+    session.schedule.load_state_dict(state["schedule"])
+    if state["scaler"]:  # empty when a disabled scaler (bf16, fp32) saved it: an fp16 scaler starts afresh
+        session.scaler.load_state_dict(state["scaler"])
+    rng, context = state["rng"], session.context
+    restore_rng_state(rng[context.rank] if len(rng) == context.world_size else rng[0])
+    return int(state["epoch"]), float(state["best_top1"])
 
 
 def _loaders(train_set: Dataset, val_set: Dataset, config: TrainConfig, context: DistributedContext,
@@ -186,8 +205,7 @@ def fit(
     """
     if config.threads:
         torch.set_num_threads(config.threads)
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    device = resolve_device(config.device, local_rank)
+    device = resolve_device(config.device)
     context = init_distributed(device.type)
     seed_everything(config.seed + context.rank)
     run_dir = Path(config.run_dir)
@@ -213,21 +231,14 @@ def fit(
 
     log = MetricsLog(run_dir)
     start_epoch, best_top1 = 0, float("-inf")
-    if config.resume and (run_dir / LAST).is_file():
-        state = load_checkpoint(run_dir / LAST, device)
-        check_resumable(state["config"], config, run_dir / LAST)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["schedule"])
-        session.scaler.load_state_dict(state["scaler"])
-        rng = state["rng"]
-        restore_rng_state(rng[context.rank] if len(rng) == context.world_size else rng[0])
-        start_epoch, best_top1 = int(state["epoch"]), float(state["best_top1"])
-    elif context.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
-    if context.is_main:
-        log.truncate(start_epoch)
+    with agree_on_failure(context):
+        if config.resume and (run_dir / LAST).is_file():
+            start_epoch, best_top1 = _resume(session, run_dir / LAST, config)
+        elif context.is_main:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
+        if context.is_main:
+            log.truncate(start_epoch)
     progress = config.progress and context.is_main
     last_epoch = config.epochs
     if stop_after_epochs is not None:
@@ -245,17 +256,18 @@ def fit(
                               context=context, progress=progress, description=f"val {epoch}")
         best_top1 = max(best_top1, evaluation.top1)
         rng_states = gather_objects(capture_rng_state(), context)
-        if context.is_main:
-            log.append({
-                "epoch": epoch, "train_loss": float(totals[0] / totals[1]), "val_loss": evaluation.loss,
-                "top1": evaluation.top1, "top5": evaluation.top5, "lr": schedule.last_lr()[0],
-                "clips_per_s": float(totals[1]) / train_time, "epoch_time_s": time.perf_counter() - started,
-            })
-            state = _checkpoint_state(session, epoch, best_top1, config, class_names, num_classes,
-                                      rng_states)
-            save_checkpoint(run_dir / LAST, state)
-            if evaluation.top1 >= best_top1:
-                save_checkpoint(run_dir / BEST, state)
-        context.barrier()
+        with agree_on_failure(context):  # also the barrier: no rank runs ahead of rank 0's files
+            if context.is_main:
+                log.append({
+                    "epoch": epoch, "train_loss": float(totals[0] / totals[1]), "val_loss": evaluation.loss,
+                    "top1": evaluation.top1, "top5": evaluation.top5, "lr": schedule.last_lr()[0],
+                    "clips_per_s": float(totals[1]) / train_time,
+                    "epoch_time_s": time.perf_counter() - started,
+                })
+                state = _checkpoint_state(session, epoch, best_top1, config, class_names, num_classes,
+                                          rng_states)
+                save_checkpoint(run_dir / LAST, state)
+                if evaluation.top1 >= best_top1:
+                    save_checkpoint(run_dir / BEST, state)
     return TrainResult(run_dir, MetricsLog(run_dir).frame(), max(start_epoch, last_epoch), config.epochs,
                        max(last_epoch - start_epoch, 0), best_top1, evaluation)

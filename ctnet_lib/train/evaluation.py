@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from ctnet_lib.train.device import Precision
-from ctnet_lib.train.distributed import DistributedContext, gather_objects
+from ctnet_lib.train.distributed import DistributedContext, agree_on_failure, gather_objects
 from ctnet_lib.train.metrics import confusion_matrix, per_class_accuracy, topk_accuracy
 
 __all__ = ["EvaluationResult", "evaluate", "fuse_views", "summarise_scores"]
@@ -121,25 +121,27 @@ def evaluate(
     Batches are ``(clips, labels)`` with clips (B, 3, T, H, W) (one view) or (B, V, 3, T, H, W).
     Under DDP each rank evaluates its own ``loader`` (a shard, see ``shard_indices``) and the
     results are gathered on every rank, sorted back into data set order by the indices in
-    ``loader.dataset.indices`` when present.
+    ``loader.dataset.indices`` when present; an error on one rank is raised on every rank.
     """
     context = context or DistributedContext()
     precision = precision or Precision(device.type, None)
     was_training = model.training
     model.eval()
     probabilities, labels, num_views = [], [], 1
-    for clips, targets in tqdm(loader, desc=description, leave=False, disable=not progress):
-        if clips.ndim == 5:
-            clips = clips[:, None]
-        num_views = clips.shape[1]
-        flat = clips.flatten(0, 1).to(device, non_blocking=True)
-        with precision.autocast():
-            logits = model(flat)
-        probabilities.append(fuse_views(logits.view(clips.shape[0], num_views, -1), view_average).cpu())
-        labels.append(torch.as_tensor(targets))
-    model.train(was_training)
-    if not probabilities:
-        raise ValueError("the evaluation data set is empty: check the list file")
+    with agree_on_failure(context):  # the loop runs no collective: ``model`` is not the DDP wrapper
+        for clips, targets in tqdm(loader, desc=description, leave=False, disable=not progress):
+            if clips.ndim == 5:
+                clips = clips[:, None]
+            num_views = clips.shape[1]
+            flat = clips.flatten(0, 1).to(device, non_blocking=True)
+            with precision.autocast():
+                logits = model(flat)
+            probabilities.append(fuse_views(logits.view(clips.shape[0], num_views, -1), view_average).cpu())
+            labels.append(torch.as_tensor(targets))
+        model.train(was_training)
+        if not probabilities:
+            raise ValueError(f"the evaluation data set is empty: check the list file (each of the "
+                             f"{context.world_size} processes needs at least one video)")
     local = (torch.cat(probabilities).numpy(), torch.cat(labels).numpy(),
              list(getattr(loader.dataset, "indices", range(len(loader.dataset)))))
     parts = gather_objects(local, context)

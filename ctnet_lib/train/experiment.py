@@ -7,14 +7,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import torch
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 
+from ctnet_lib.devices import resolve_device
 from ctnet_lib.models import build_model
 from ctnet_lib.train.checkpoint import BEST, LAST, load_checkpoint
 from ctnet_lib.train.config import TrainConfig
 from ctnet_lib.train.data_setup import DataSource, eval_dataset, resolve_data, train_dataset
-from ctnet_lib.train.device import choose_precision, prepare_model, resolve_device
+from ctnet_lib.train.device import choose_precision, prepare_model
+from ctnet_lib.train.distributed import DistributedContext, shard_indices
 from ctnet_lib.train.engine import TrainResult, fit, seed_everything
 from ctnet_lib.train.evaluation import EvaluationResult, evaluate
 
@@ -23,6 +26,7 @@ __all__ = [
     "build_training_model",
     "compare_runs",
     "evaluate_run",
+    "final_test",
     "load_trained_model",
     "train",
     "train_models",
@@ -62,8 +66,11 @@ class TrainedModel:
     checkpoint: Path
 
 
-def load_trained_model(path: str | Path, which: str = "best", device: str = "cpu") -> TrainedModel:
-    """Rebuild the model of a checkpoint file, or of ``<run_dir>/best.pt`` (``which='last'``: last.pt)."""
+def load_trained_model(
+    path: str | Path, which: str = "best", device: str | torch.device = "cpu"
+) -> TrainedModel:
+    """Rebuild the model of a checkpoint file, or of ``<run_dir>/best.pt`` (``which='last'``: last.pt),
+    on ``device`` (``'auto'``, ``'cpu'``, ``'cuda'`` or ``'cuda:N'``)."""
     path = Path(path)
     if path.is_dir():
         if which not in ("best", "last"):
@@ -88,23 +95,36 @@ def evaluate_run(
     batch_size: int | None = None,
     workers: int | None = None,
     source: DataSource | None = None,
+    context: DistributedContext | None = None,
     progress: bool = True,
 ) -> EvaluationResult:
     """Test ``trained`` with ``clips`` x ``crops`` views per video on its validation list (or
     ``list_file`` under ``root``); the views' softmax scores are averaged unless ``view_average='logits'``.
+    Under DDP (``context``) each rank tests its shard of the videos and every rank gets the whole result.
     """
     config = trained.config
+    context = context or DistributedContext()
     source = source or resolve_data(config)
     dataset = eval_dataset(source, config, clips, crops, list_file, root)
     device = next(trained.model.parameters()).device
-    loader = DataLoader(dataset, batch_size or max(1, config.batch_size // (clips * crops)),
+    per_process = max(1, config.batch_size // (context.world_size * clips * crops))
+    loader = DataLoader(Subset(dataset, shard_indices(len(dataset), context)), batch_size or per_process,
                         num_workers=config.workers if workers is None else workers,
                         pin_memory=device.type == "cuda")
     return evaluate(trained.model, loader, device, class_names=trained.class_names,
                     view_average=view_average or config.view_average,
-                    precision=choose_precision(device, config.amp), progress=progress,
+                    precision=choose_precision(device, config.amp), context=context, progress=progress,
                     description=f"test {clips}x{crops}")
 
+
+def final_test(config: TrainConfig, context: DistributedContext) -> EvaluationResult:
+    """The multi-view test after training: the best checkpoint in ``config.run_dir`` with
+    ``config.test_clips`` x ``config.test_crops`` views, on this rank's device (``config.device``
+    resolved with its local rank) and, under DDP, on its shard of the videos."""
+    device = resolve_device(config.device, context.local_rank)
+    trained = load_trained_model(config.run_dir, "best", device)
+    return evaluate_run(trained, config.test_clips, config.test_crops, context=context,
+                        progress=config.progress and context.is_main)
 
 
 def train_models(config: TrainConfig, models: Sequence[str]) -> dict[str, TrainResult]:
