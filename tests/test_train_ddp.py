@@ -2,7 +2,6 @@
 writes checkpoints and metrics; an error on one rank ends both promptly with the same error; after
 ``ctnet train`` under DDP the final test runs on each rank's device and shard, printed once."""
 
-import argparse
 import contextlib
 import json
 import os
@@ -15,6 +14,7 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from test_train_command import parse
 from test_train_engine import TinyVideoNet, brightness_clips
 from torch.utils.data import TensorDataset
 
@@ -119,12 +119,6 @@ def test_an_error_on_one_rank_ends_every_rank_promptly_with_it(tmp_path, case, e
     rank0, rank1 = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
     assert rank0["error"] == rank1["error"] and rank0["error"].startswith(expected)
     assert max(rank0["seconds"], rank1["seconds"]) < GROUP_TIMEOUT_S / 2  # agreed, not timed out
-
-
-def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    command.register(parser.add_subparsers(dest="command"))
-    return parser.parse_args(argv)
 
 
 def train_command_rank(rank: int, world_size: int, port: int, folder: str, argv: list[str]) -> None:
