@@ -37,16 +37,17 @@ def test_explain_writes_grid_clip_and_volume_for_any_video(tiny_runs, foreign_vi
                  "--video", str(foreign_video), "--method", "gradcam", "--target", "2", "--out", str(out)])
     assert code == 0, capsys.readouterr().err
     stem = out / foreign_video.name
-    volume = np.load(f"{stem}.saliency.npy")
+    volume = np.load(f"{stem}.ctnet_small.saliency.npy")
     assert volume.shape == (4, 32, 32) and volume.dtype == np.float32
     assert volume.min() >= 0 and volume.max() <= 1
-    summary = json.loads(open(f"{stem}.explain.json").read())
+    assert np.load(f"{stem}.ctnet_small.raw.npy").shape == (4, 1, 1)  # Grad-CAM at the 1x1 last stage
+    summary = json.loads((out / f"{foreign_video.name}.ctnet_small.explain.json").read_text())
     assert summary["target"] == 2 and summary["method"] == "gradcam"
     assert summary["frame_indices"] == [2, 7, 12, 17]  # the centres of 4 segments of 20 frames
     assert Image.open(f"{stem}.grid.png").size[0] > 400
-    with Image.open(f"{stem}.overlay.gif") as gif:
+    with Image.open(f"{stem}.ctnet_small.overlay.gif") as gif:
         assert gif.n_frames == 4 and gif.size == (32, 32)
-    reader = open_video(f"{stem}.overlay.mp4")
+    reader = open_video(f"{stem}.ctnet_small.overlay.mp4")
     assert reader.num_frames == 4 and tuple(reader.get_frames([0]).shape) == (1, 32, 32, 3)
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []  # no temporary file left
 

@@ -7,7 +7,7 @@ import torch
 
 from ctnet_lib.data import load_object_mask, read_list_file, sparse_test_indices
 from ctnet_lib.explain.clips import held_out_views, load_clip
-from ctnet_lib.explain.study import BASELINES, localisation_study
+from ctnet_lib.explain.study import BASELINES, localisation_study, summary_sentences
 from ctnet_lib.train import load_trained_model, resolve_data
 from ctnet_lib.train.experiment import recorded_recipe
 
@@ -34,7 +34,7 @@ def test_a_video_without_a_mask_gives_a_view_without_one(tiny_runs, tmp_path):
     view = load_clip(copy, config)
     assert view.mask is None and view.label is None
     assert torch.equal(view.clip, load_clip(record.path, config).clip)
-    with pytest.raises(FileNotFoundError, match="missing.mp4"):
+    with pytest.raises(FileNotFoundError, match=r"missing\.mp4"):
         load_clip(tmp_path / "missing.mp4", config)
 
 
@@ -76,3 +76,17 @@ def test_a_run_folder_records_one_recipe(tiny_runs, tmp_path):
         (tmp_path / name / "config.yaml").write_text(f"model: tsn_small\nlr: {lr}\n")
     with pytest.raises(ValueError, match="different recipes"):
         recorded_recipe(tmp_path)
+
+
+@pytest.mark.slow
+def test_the_summary_states_each_model_and_the_rankings(tiny_runs):
+    config, run_dir = tiny_runs
+    views = held_out_views(config, per_class=1)
+    models = {name: load_trained_model(run_dir / name).model for name in ("tsn_small", "ctnet_small")}
+    study = localisation_study(models, views, resolve_data(config).class_names, auc_per_class=0)
+    lines = summary_sentences(study)
+    assert [line.split(":")[0] for line in lines[:2]] == ["tsn_small", "ctnet_small"]
+    energy = study.summary().loc["ctnet_small", ("energy", "mean")]
+    assert f"{100 * energy:.1f} % of its saliency" in lines[1] and "deletion" not in lines[1]
+    assert len(lines) == 2 + 3  # rankings by energy, pointing and profile (no AUC measured)
+    assert lines[2].startswith("Ranked by energy in mask (higher is better): ")

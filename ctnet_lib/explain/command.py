@@ -1,8 +1,8 @@
 """``ctnet explain``: the saliency tube of one video under a trained checkpoint, as files.
 
-Writes ``<video>.grid.png`` (clip and tube, frames in columns), ``<video>.overlay.mp4`` and
-``.overlay.gif`` (the tube blended over the clip), ``<video>.saliency.npy`` (the normalised volume
-(T, H, W), float32) and ``<video>.explain.json`` (target, prediction, frame indices, settings).
+Writes the files of :func:`ctnet_lib.viz.saliency_export.export_tubes` (frame grid PNG, overlaid clip as
+MP4 and GIF, normalised and raw volumes as .npy) and ``<video>.<model>.explain.json`` (target,
+prediction, class probabilities, frame indices, settings).
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from ctnet_lib.io_utils import atomic_write_text
 from ctnet_lib.models import list_presets
 from ctnet_lib.train import TrainConfig, build_training_model, load_checkpoint
 from ctnet_lib.train.device import resolve_device
-from ctnet_lib.viz.saliency_export import save_figure_png, save_volume, write_gif, write_mp4
-from ctnet_lib.viz.saliency_figures import frame_grid_figure, overlay_frames
+from ctnet_lib.viz.saliency_export import export_tubes
 
 __all__ = ["load_model_for", "register"]
 
@@ -96,27 +95,19 @@ def run_explain(args: argparse.Namespace) -> int:
     device = next(model.parameters()).device
     tube = explain_tube(model, view.clip.to(device), _target(args.target), args.method, args.normalise,
                         label=args.label)
-    volume = tube.volume.cpu().numpy().astype("float32")
-    stem = args.out / args.video.name
     title = (f"{args.model}, {METHODS[args.method].label}: target {class_names[tube.target]}, "
              f"predicted {class_names[tube.predicted]}")
-    labels = [f"frame {i}" for i in view.indices]
-    written = [
-        save_figure_png(f"{stem}.grid.png", frame_grid_figure(view.frames, {args.model: volume}, view.mask,
-                                                              title, labels)),
-        write_mp4(f"{stem}.overlay.mp4", overlay_frames(view.frames, volume), args.fps),
-        write_gif(f"{stem}.overlay.gif", overlay_frames(view.frames, volume), args.fps),
-        save_volume(f"{stem}.saliency.npy", volume),
-    ]
+    written = export_tubes(args.out, view, {args.model: tube}, title, args.fps)
     summary = {
         "video": str(args.video), "model": args.model, "checkpoint": str(args.checkpoint),
         "method": args.method, "normalise": args.normalise,
         "target": tube.target, "target_name": str(class_names[tube.target]),
         "predicted": tube.predicted, "predicted_name": str(class_names[tube.predicted]),
         "probabilities": torch.softmax(tube.logits.float(), dim=-1).tolist(),
-        "frame_indices": view.indices.tolist(), "volume_shape": list(volume.shape),
+        "frame_indices": view.indices.tolist(), "volume_shape": list(tube.volume.shape),
     }
-    written.append(atomic_write_text(f"{stem}.explain.json", json.dumps(summary, indent=2)))
+    json_path = args.out / f"{args.video.name}.{args.model}.explain.json"
+    written.append(atomic_write_text(json_path, json.dumps(summary, indent=2)))
     print(f"{args.video}: target {summary['target_name']}, predicted {summary['predicted_name']} "
           f"({max(summary['probabilities']):.2f})")
     print("wrote " + ", ".join(str(path) for path in written))

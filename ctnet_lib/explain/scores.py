@@ -31,6 +31,7 @@ __all__ = [
     "AreaCurves",
     "deletion_insertion",
     "energy_in_mask",
+    "mask_scores",
     "pointing_hit_rate",
     "pointing_tolerance",
     "profile_distance",
@@ -100,6 +101,15 @@ def temporal_profile(saliency: Tensor | np.ndarray) -> np.ndarray:
 def profile_distance(saliency: Tensor | np.ndarray, mask: Tensor | np.ndarray) -> float:
     """Total variation distance (0 to 1) between the saliency's and the mask's temporal profiles."""
     return float(0.5 * np.abs(temporal_profile(saliency) - temporal_profile(mask)).sum())
+
+
+def mask_scores(saliency: Tensor | np.ndarray, mask: Tensor | np.ndarray) -> dict[str, float]:
+    """The model-free scores of one tube: ``energy``, ``pointing`` (tolerance scaled to the frame size)
+    and ``profile_tv`` (temporal profile distance)."""
+    height, width = np.shape(mask)[-2:]
+    return {"energy": energy_in_mask(saliency, mask),
+            "pointing": pointing_hit_rate(saliency, mask, pointing_tolerance(height, width)),
+            "profile_tv": profile_distance(saliency, mask)}
 
 
 @dataclass(frozen=True)

@@ -9,20 +9,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 from ctnet_lib.explain.clips import ClipView
 from ctnet_lib.explain.methods import explain_tube
-from ctnet_lib.explain.scores import (
-    deletion_insertion,
-    energy_in_mask,
-    pointing_hit_rate,
-    pointing_tolerance,
-    profile_distance,
-    temporal_profile,
-)
+from ctnet_lib.explain.scores import deletion_insertion, mask_scores, temporal_profile
 
-__all__ = ["BASELINES", "SCORE_COLUMNS", "LocalisationStudy", "localisation_study"]
+__all__ = ["BASELINES", "SCORE_COLUMNS", "LocalisationStudy", "localisation_study", "summary_sentences"]
 
 UNIFORM, MASK = "uniform map", "object mask"
 BASELINES = (UNIFORM, MASK)
@@ -83,11 +76,6 @@ def _auc_videos(views: Sequence[ClipView], per_class: int) -> set[int]:
     return chosen
 
 
-def _scores(volume: Tensor, mask: np.ndarray, tolerance: int) -> dict[str, float]:
-    return {"energy": energy_in_mask(volume, mask), "pointing": pointing_hit_rate(volume, mask, tolerance),
-            "profile_tv": profile_distance(volume, mask)}
-
-
 def localisation_study(
     models: Mapping[str, nn.Module],
     views: Sequence[ClipView],
@@ -117,13 +105,12 @@ def localisation_study(
             clip = view.clip.to(device)
             tube = explain_tube(model, clip, target, method, normalise, label=view.label)
             mask = torch.from_numpy(view.mask)
-            tolerance = pointing_tolerance(*mask.shape[-2:])
             model_profiles.append(temporal_profile(tube.volume.cpu()))
             common = {"model": name, "video": i, "label": view.label, "class_name": class_names[view.label]}
             candidates = {name: tube.volume.cpu(), UNIFORM: torch.ones(mask.shape, dtype=torch.float64),
                           MASK: mask.double()}
             records = [{"row": row, **common, "correct": tube.predicted == view.label,
-                        **_scores(volume, view.mask, tolerance)} for row, volume in candidates.items()]
+                        **mask_scores(volume, view.mask)} for row, volume in candidates.items()]
             if i in auc_subset:
                 curves = deletion_insertion(model, clip, list(candidates.values()), tube.target, auc_steps,
                                             seed=seed + i)
@@ -136,3 +123,35 @@ def localisation_study(
                                                      *SCORE_COLUMNS])
     profile_frame = pd.DataFrame(profiles, index=pd.RangeIndex(len(profiles[MASK]), name="frame"))
     return LocalisationStudy(per_video, profile_frame, method, target)
+
+
+def _percent(value: float) -> str:
+    return f"{100 * value:.1f} %"
+
+
+def summary_sentences(study: LocalisationStudy) -> list[str]:
+    """The study in words: one sentence per model with its accuracy and scores beside the baselines,
+    then the rankings of the models by each score."""
+    summary = study.summary()
+    mean = lambda row, column: float(summary.loc[row, (column, "mean")])
+    floor, ceiling = UNIFORM, MASK
+    lines = []
+    for name in study.models:
+        energy, pointing, profile = (mean(name, c) for c in ("energy", "pointing", "profile_tv"))
+        top1 = summary.loc[name, ("top1", "%")]
+        text = (f"{name}: top-1 {top1:.1f} % on these clips; {_percent(energy)} of its saliency on the "
+                f"moving object ({energy / mean(floor, 'energy'):.2f}x a uniform map, whose share is the "
+                f"object's area, {_percent(mean(floor, 'energy'))}); its peak falls on the object in "
+                f"{_percent(pointing)} of frames (uniform {_percent(mean(floor, 'pointing'))}); "
+                f"temporal profile distance {profile:.3f} (uniform {mean(floor, 'profile_tv'):.3f})")
+        if not np.isnan(mean(name, "deletion_auc")):
+            pairs = {row: f"{mean(row, 'deletion_auc'):.3f} / {mean(row, 'insertion_auc'):.3f}"
+                     for row in (name, floor, ceiling)}
+            text += (f"; deletion / insertion AUC {pairs[name]} (uniform order {pairs[floor]}, object first "
+                     f"{pairs[ceiling]})")
+        lines.append(text + ".")
+    for column, (label, higher_better) in SCORE_COLUMNS.items():
+        if summary[(column, "mean")].loc[study.models].notna().all():
+            order = " > ".join(study.ranking(column))
+            lines.append(f"Ranked by {label} ({'higher' if higher_better else 'lower'} is better): {order}.")
+    return lines

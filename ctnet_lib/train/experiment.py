@@ -28,6 +28,7 @@ __all__ = [
     "recorded_recipe",
     "train",
     "train_models",
+    "train_or_reuse",
 ]
 
 
@@ -159,3 +160,18 @@ def recorded_recipe(run_dir: str | Path) -> TrainConfig | None:
             "use one run folder per recipe"
         )
     return TrainConfig(**configs[first])
+
+
+SYSTEM_FIELDS = ("device", "workers", "threads", "progress")
+
+
+def train_or_reuse(
+    run_dir: str | Path, models: Sequence[str], fallback: TrainConfig
+) -> dict[str, TrainResult]:
+    """Every preset of ``models`` trained in ``<run_dir>/<model>``: complete runs are reused, missing ones
+    are trained with the recipe the folder already records (see :func:`recorded_recipe`), or with
+    ``fallback`` in an empty folder. The system settings (device, workers, threads, progress) are
+    ``fallback``'s."""
+    recipe = recorded_recipe(run_dir) or fallback
+    system = {name: getattr(fallback, name) for name in SYSTEM_FIELDS}
+    return train_models(recipe.replace(run_dir=str(run_dir), **system), models)

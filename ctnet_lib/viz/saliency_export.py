@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import av
@@ -10,9 +11,12 @@ import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
 
+from ctnet_lib.explain.clips import ClipView
+from ctnet_lib.explain.methods import Tube
 from ctnet_lib.io_utils import atomic_output
+from ctnet_lib.viz.saliency_figures import frame_grid_figure, overlay_frames
 
-__all__ = ["save_figure_png", "save_volume", "write_gif", "write_mp4"]
+__all__ = ["export_tubes", "save_figure_png", "save_volume", "write_gif", "write_mp4"]
 
 
 def _check_frames(frames: np.ndarray) -> np.ndarray:
@@ -58,3 +62,24 @@ def save_figure_png(path: str | Path, figure: Figure, dpi: int = 120) -> Path:
     with atomic_output(path) as temporary:
         figure.savefig(temporary, format="png", dpi=dpi)
     return Path(path)
+
+
+def export_tubes(
+    out_dir: str | Path, view: ClipView, tubes: Mapping[str, Tube], title: str = "", fps: int = 4
+) -> list[Path]:
+    """Write the tubes of one clip (``tubes``: model name -> tube) into ``out_dir``, named after the video:
+    ``<video>.grid.png`` (every model over the clip), and per model ``<video>.<model>.overlay.mp4`` and
+    ``.overlay.gif`` (the tube blended over the clip), ``<video>.<model>.saliency.npy`` (the normalised
+    volume (T, H, W), float32) and ``<video>.<model>.raw.npy`` (the method's unnormalised output at its
+    own resolution, e.g. (T', h, w) class activations). Returns the paths written."""
+    stem = Path(out_dir) / view.path.name
+    volumes = {name: tube.volume.detach().cpu().numpy().astype(np.float32) for name, tube in tubes.items()}
+    grid = frame_grid_figure(view.frames, volumes, view.mask, title, [f"frame {i}" for i in view.indices])
+    written = [save_figure_png(f"{stem}.grid.png", grid)]
+    for name, volume in volumes.items():
+        overlay = overlay_frames(view.frames, volume)
+        written += [write_mp4(f"{stem}.{name}.overlay.mp4", overlay, fps),
+                    write_gif(f"{stem}.{name}.overlay.gif", overlay, fps),
+                    save_volume(f"{stem}.{name}.saliency.npy", volume),
+                    save_volume(f"{stem}.{name}.raw.npy", tubes[name].raw.detach().cpu().numpy())]
+    return written

@@ -18,6 +18,7 @@ from plotly.subplots import make_subplots
 from ctnet_lib.explain.study import BASELINES, SCORE_COLUMNS, LocalisationStudy
 
 __all__ = [
+    "frame_detail_figure",
     "frame_grid_figure",
     "overlay_frames",
     "profile_figure",
@@ -146,4 +147,31 @@ def scores_figure(study: LocalisationStudy) -> go.Figure:
             figure.add_hline(y=summary.loc[baseline, (column, "mean")], line_dash=dash, row=1, col=i,
                              annotation_text=baseline if i == 1 else None, annotation_position="top left")
     figure.update_layout(height=380, margin={"t": 50})
+    return figure
+
+
+def frame_detail_figure(
+    frames: torch.Tensor | np.ndarray, volume: torch.Tensor | np.ndarray, mask: np.ndarray | None, frame: int,
+    threshold: float = 0.5, title: str = "",
+) -> Figure:
+    """One frame three times: the frame with the object's outline, the tube blended over it, and the
+    tube alone with the outline of ``saliency >= threshold``."""
+    pixels, saliency = _as_array(frames), _as_array(volume)
+    figure = Figure(figsize=(7.5, 2.9), layout="constrained")
+    axes = figure.subplots(1, 3)
+    axes[0].imshow(pixels[frame])
+    axes[1].imshow(overlay_frames(pixels[frame : frame + 1], saliency[frame : frame + 1])[0])
+    image = axes[2].imshow(saliency[frame], cmap=COLOUR_MAP, vmin=0, vmax=1)
+    if saliency[frame].max() >= threshold > saliency[frame].min():
+        axes[2].contour(saliency[frame], levels=[threshold], colors="white", linewidths=1)
+    for axis, name in zip(axes, ("frame (object outlined)", "tube over the frame", f"tube, >= {threshold:g}"),
+                          strict=True):
+        if mask is not None and mask[frame].any() and axis is not axes[2]:
+            axis.contour(mask[frame], levels=[0.5], colors="white", linewidths=0.8)
+        axis.set_title(name, fontsize=9)
+        axis.set_xticks([])
+        axis.set_yticks([])
+    figure.colorbar(image, ax=axes[2], shrink=0.8)
+    if title:
+        figure.suptitle(title, fontsize=10)
     return figure
