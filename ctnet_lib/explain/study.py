@@ -55,9 +55,9 @@ class LocalisationStudy:
         return scores.reindex([*self.models, *BASELINES])
 
     def per_class(self) -> pd.DataFrame:
-        """The score means per row (models, then baselines) and class."""
-        means = self.per_video.groupby(["row", "class_name"], sort=False)[list(SCORE_COLUMNS)].mean()
-        return means.reindex([*self.models, *BASELINES], level="row")
+        """Each score's mean and standard deviation per row (models, then baselines) and class."""
+        grouped = self.per_video.groupby(["row", "class_name"], sort=False)[list(SCORE_COLUMNS)]
+        return grouped.agg(["mean", "std"]).reindex([*self.models, *BASELINES], level="row")
 
     def ranking(self, column: str) -> list[str]:
         """The models (not the baselines) from best to worst by the mean of ``column``."""
