@@ -67,7 +67,7 @@ def test_notebook_runs_with_the_smoke_preset_without_an_error(path, tmp_path, mo
     """Run in isolation: data caches and checkpoints go to tmp_path, so nothing is reused or left behind."""
     monkeypatch.setenv("CTNET_CACHE_DIR", str(tmp_path / "cache"))
     declared = declared_parameters(path)
-    overrides = {"checkpoint_dir": str(tmp_path / "runs")} if "checkpoint_dir" in declared else None
+    overrides = {name: str(tmp_path / "runs") for name in ("checkpoint_dir", "run_dir") if name in declared}
     plan = plan_reports("smoke", [path.stem], overrides, notebooks_dir=REPO / "notebooks",
                         presets_dir=REPO / "reports" / "presets")
     [result] = run_suite(plan, resolve_kernel(), tmp_path, progress_bar=False, cell_timeout_s=CELL_TIMEOUT_S)

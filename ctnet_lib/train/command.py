@@ -102,7 +102,8 @@ def _add_train_parser(subparsers: argparse._SubParsersAction) -> None:
         epilog="Example: ctnet train --model ctnet_small --epochs 20 --crop-size 64 --short-side 64",
     )
     parser.add_argument("--recipe", choices=tuple(RECIPES), default=None,
-                        help="starting recipe of the paper (A.1): something (default) or kinetics")
+                        help="starting recipe: something (default) or kinetics (the paper's A.1), or "
+                        "synthetic (the training report's recipe for the built-in synthetic set)")
     parser.add_argument("--config", type=Path,
                         help="YAML file of TrainConfig fields (and optionally 'recipe')")
     parser.add_argument("--set", dest="model_options", action="append", default=[], metavar="KEY=VALUE",

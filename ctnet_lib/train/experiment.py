@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import torch
+import yaml
 from torch import nn
 from torch.utils.data import DataLoader, Subset
 
@@ -18,7 +19,7 @@ from ctnet_lib.train.config import TrainConfig
 from ctnet_lib.train.data_setup import DataSource, eval_dataset, resolve_data, train_dataset
 from ctnet_lib.train.device import choose_precision, prepare_model
 from ctnet_lib.train.distributed import DistributedContext, shard_indices
-from ctnet_lib.train.engine import TrainResult, fit, seed_everything
+from ctnet_lib.train.engine import RESUMABLE_CHANGES, TrainResult, fit, seed_everything
 from ctnet_lib.train.evaluation import EvaluationResult, evaluate
 
 __all__ = [
@@ -28,8 +29,10 @@ __all__ = [
     "evaluate_run",
     "final_test",
     "load_trained_model",
+    "recorded_recipe",
     "train",
     "train_models",
+    "train_or_reuse",
 ]
 
 
@@ -158,3 +161,38 @@ def compare_runs(
         })
         evaluations[name] = multi
     return pd.DataFrame(rows).set_index("model"), evaluations
+
+
+def recorded_recipe(run_dir: str | Path) -> TrainConfig | None:
+    """The recipe shared by the runs in ``run_dir`` (folders ``<run_dir>/<model>`` with a config.yaml,
+    as :func:`train_models` writes them), or None when it holds none. A missing model trained with it
+    joins the folder without a second recipe; runs that disagree raise ValueError naming them."""
+    configs = {path.parent.name: yaml.safe_load(path.read_text(encoding="utf-8"))
+               for path in sorted(Path(run_dir).glob("*/config.yaml"))}
+    if not configs:
+        return None
+    ignored = RESUMABLE_CHANGES | {"model"}
+    recipes = {run: {k: v for k, v in values.items() if k not in ignored} for run, values in configs.items()}
+    first, *others = recipes
+    differing = [name for name in others if recipes[name] != recipes[first]]
+    if differing:
+        raise ValueError(
+            f"the runs in {run_dir} were trained with different recipes ({first} vs {', '.join(differing)}): "
+            "use one run folder per recipe"
+        )
+    return TrainConfig(**configs[first])
+
+
+SYSTEM_FIELDS = ("device", "workers", "threads", "progress")
+
+
+def train_or_reuse(
+    run_dir: str | Path, models: Sequence[str], fallback: TrainConfig
+) -> dict[str, TrainResult]:
+    """Every preset of ``models`` trained in ``<run_dir>/<model>``: complete runs are reused, missing ones
+    are trained with the recipe the folder already records (see :func:`recorded_recipe`), or with
+    ``fallback`` in an empty folder. The system settings (device, workers, threads, progress) are
+    ``fallback``'s."""
+    recipe = recorded_recipe(run_dir) or fallback
+    system = {name: getattr(fallback, name) for name in SYSTEM_FIELDS}
+    return train_models(recipe.replace(run_dir=str(run_dir), **system), models)
