@@ -11,6 +11,7 @@ from torch import nn
 from ctnet_lib.models.pretrained import load_imagenet_weights
 from ctnet_lib.models.resnet import BACKBONES, VideoResNet
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig
+from ctnet_lib.options import parse_bool, parse_kernels, parse_last_sub_dim
 
 FAMILIES: dict[str, dict[str, Any]] = {
     "tsn": {"kind": "none"},
@@ -41,43 +42,13 @@ def list_presets() -> list[str]:
     return sorted(PRESETS)
 
 
-def _as_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"{value!r} is not a boolean (use true or false)")
-
-
-def parse_kernels(text: str) -> tuple[int, ...]:
-    """'3,5' -> (3, 5); raises ValueError naming the text when it holds a non-integer."""
-    try:
-        return tuple(int(k) for k in text.replace(" ", "").split(",") if k)
-    except ValueError:
-        raise ValueError(f"kernels {text!r} must be comma-separated odd integers such as 3 or 1,3") from None
-
-
-def _as_kernels(value: Any) -> tuple[int, ...]:
-    if isinstance(value, int):
-        return (value,)
-    if isinstance(value, str):
-        return parse_kernels(value)
-    return tuple(int(v) for v in value)
-
-
-def _as_last_sub_dim(value: Any) -> int | None:
-    return None if value is None or str(value).strip().lower() == "balanced" else int(value)
-
-
 TEMPORAL_OPTIONS: dict[str, Callable[[Any], Any]] = {
+    "kind": str,
     "num_sub_dims": int,
-    "last_sub_dim": _as_last_sub_dim,
-    "kernels": _as_kernels,
+    "last_sub_dim": parse_last_sub_dim,
+    "kernels": parse_kernels,
     "connection": str,
-    "pwconv": _as_bool,
+    "pwconv": parse_bool,
     "excitation": str,
     "te_reduction": int,
     "se_reduction": int,
@@ -102,7 +73,8 @@ def parse_options(options: Mapping[str, Any]) -> dict[str, Any]:
 def build_model(name: str, num_classes: int = 174, num_frames: int = 8, **options: Any) -> nn.Module:
     """A video model x: (N, 3, T, H, W) -> logits (N, num_classes) from preset ``name``.
 
-    ``options`` (see SPEC section 5): num_sub_dims, last_sub_dim (int or 'balanced'), kernels
+    ``options`` (see SPEC section 5): kind (a registered temporal-module kind, overriding the
+    preset's), num_sub_dims, last_sub_dim (int or 'balanced'), kernels
     ('3,3'), connection, pwconv, excitation, replace, dropout, pretrained (path of a torchvision
     ResNet checkpoint). ``num_frames`` is the default clip length recorded on the model; the network
     itself accepts any T.

@@ -95,7 +95,7 @@ class VideoResNet(nn.Module):
     ) -> None:
         super().__init__()
         self.temporal_config = temporal
-        chosen = {} if temporal.kind == "none" else select_blocks(replace, backbone.blocks_per_layer)
+        chosen = select_blocks(replace, backbone.blocks_per_layer) if temporal.has_module else {}
         self.replaced_blocks = {name: idx for name, idx in chosen.items() if idx}
         self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
