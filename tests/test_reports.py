@@ -10,8 +10,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from ctnet_lib.cli import CliError, main
+from ctnet_lib.cli import main
 from ctnet_lib.io_utils import atomic_output, atomic_write_bytes, atomic_write_text
+from ctnet_lib.options import CliError
 from ctnet_lib.reports.html_export import export_html
 from ctnet_lib.reports.index_page import merge_results, previous_results, write_index
 from ctnet_lib.reports.presets import (

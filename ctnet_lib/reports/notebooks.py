@@ -7,7 +7,7 @@ from pathlib import Path
 
 import papermill
 
-from ctnet_lib.cli import CliError
+from ctnet_lib.options import CliError
 
 
 def find_notebooks(notebooks_dir: Path) -> dict[str, Path]:

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from ctnet_lib.cli import CliError
+from ctnet_lib.options import CliError
 
 PRESET_KEYS = ("description", "defaults", "notebooks")
 
