@@ -21,7 +21,7 @@ import pandas as pd
 
 from ctnet_lib.analysis.complexity import CONVENTIONS, ComplexityReport, count_complexity
 from ctnet_lib.models import BACKBONES, build_model
-from ctnet_lib.models.block_selection import LAYER_NAMES, select_blocks
+from ctnet_lib.models.block_selection import DEFAULT_REPLACE, LAYER_NAMES, select_blocks
 from ctnet_lib.ops.module_registry import module_kind
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig, build_temporal_module
 
@@ -243,7 +243,7 @@ def network_cost(
     size: int = 256,
     num_classes: int = 174,
     backbone: str = "r50",
-    replace: str = "every_other",
+    replace: str = DEFAULT_REPLACE,
     convention: str = "paper",
 ) -> NetworkCost:
     """Whole-network MACs and params of a video ResNet whose chosen blocks carry ``config``'s module.

@@ -1,4 +1,8 @@
-"""Preset registry and ``build_model``: one name per (temporal module family, backbone)."""
+"""Model presets and ``build_model``: one name per (temporal module family, backbone).
+
+Options are parsed once, at the edge, into a frozen ``ModelConfig`` (``model_config``); building a
+model, ``ctnet train`` (before it touches data) and the analysis all use that one parse.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,9 @@ from typing import Any
 
 from torch import nn
 
+from ctnet_lib.models.block_selection import DEFAULT_REPLACE, select_blocks
 from ctnet_lib.models.pretrained import load_imagenet_weights
-from ctnet_lib.models.resnet import BACKBONES, VideoResNet
+from ctnet_lib.models.resnet import BACKBONES, BackboneSpec, VideoResNet
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig
 from ctnet_lib.options import parse_bool, parse_kernels, parse_last_sub_dim
 
@@ -24,14 +29,16 @@ FAMILIES: dict[str, dict[str, Any]] = {
 
 
 @dataclass(frozen=True)
-class Preset:
+class ModelPreset:
+    """A named model: its backbone and the temporal-module fields its family fixes."""
+
     name: str
     backbone: str
     temporal: Mapping[str, Any] = field(default_factory=dict)
 
 
-PRESETS: dict[str, Preset] = {
-    f"{family}_{backbone}": Preset(f"{family}_{backbone}", backbone, temporal)
+PRESETS: dict[str, ModelPreset] = {
+    f"{family}_{backbone}": ModelPreset(f"{family}_{backbone}", backbone, temporal)
     for family, temporal in FAMILIES.items()
     for backbone in BACKBONES
 }
@@ -70,6 +77,46 @@ def parse_options(options: Mapping[str, Any]) -> dict[str, Any]:
     return parsed
 
 
+def _check_preset(name: str) -> None:
+    if name not in PRESETS:
+        raise ValueError(f"unknown model preset {name!r}; valid presets: {', '.join(list_presets())}")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A video model, parsed and validated: preset, temporal module, replaced blocks, head dropout and
+    the optional torchvision checkpoint path (make one with ``model_config``)."""
+
+    preset: str
+    temporal: TemporalModuleConfig
+    replace: str = DEFAULT_REPLACE
+    dropout: float = 0.5
+    pretrained: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_preset(self.preset)
+        if self.temporal.has_module:
+            select_blocks(self.replace, self.backbone.blocks_per_layer)
+
+    @property
+    def backbone(self) -> BackboneSpec:
+        """Depth and width of the preset's ResNet."""
+        return BACKBONES[PRESETS[self.preset].backbone]
+
+
+def model_config(name: str, **options: Any) -> ModelConfig:
+    """Preset ``name`` with ``options`` (strings from the CLI or notebooks, or typed values), validated.
+
+    Raises ValueError naming an unknown preset or option, or a value that does not fit (for example
+    ``kernels`` with more sizes than ``num_sub_dims``, or a ``replace`` naming a missing block).
+    """
+    _check_preset(name)
+    parsed = parse_options(options)
+    temporal_options = {k: v for k, v in parsed.items() if k in TEMPORAL_OPTIONS}
+    temporal = TemporalModuleConfig(**{**PRESETS[name].temporal, **temporal_options})
+    return ModelConfig(name, temporal, **{k: v for k, v in parsed.items() if k in MODEL_OPTIONS})
+
+
 def build_model(name: str, num_classes: int = 174, num_frames: int = 8, **options: Any) -> nn.Module:
     """A video model x: (N, 3, T, H, W) -> logits (N, num_classes) from preset ``name``.
 
@@ -79,21 +126,10 @@ def build_model(name: str, num_classes: int = 174, num_frames: int = 8, **option
     ResNet checkpoint). ``num_frames`` is the default clip length recorded on the model; the network
     itself accepts any T.
     """
-    if name not in PRESETS:
-        raise ValueError(f"unknown model preset {name!r}; valid presets: {', '.join(list_presets())}")
-    preset = PRESETS[name]
-    parsed = parse_options(options)
-    temporal_options = {k: v for k, v in parsed.items() if k in TEMPORAL_OPTIONS}
-    temporal = TemporalModuleConfig(**{**preset.temporal, **temporal_options})
-    model = VideoResNet(
-        BACKBONES[preset.backbone],
-        num_classes,
-        temporal,
-        replace=parsed.get("replace", "every_other"),
-        dropout=parsed.get("dropout", 0.5),
-    )
+    config = model_config(name, **options)
+    model = VideoResNet(config.backbone, num_classes, config.temporal, config.replace, config.dropout)
     model.preset_name = name
     model.num_frames = num_frames
-    if parsed.get("pretrained"):
-        model.pretrained_report = load_imagenet_weights(model, parsed["pretrained"])
+    if config.pretrained:
+        model.pretrained_report = load_imagenet_weights(model, config.pretrained)
     return model

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from ctnet_lib.models.block_selection import LAYER_NAMES, select_blocks
+from ctnet_lib.models.block_selection import DEFAULT_REPLACE, LAYER_NAMES, select_blocks
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig, build_temporal_module
 
 
@@ -90,7 +90,7 @@ class VideoResNet(nn.Module):
         backbone: BackboneSpec,
         num_classes: int,
         temporal: TemporalModuleConfig,
-        replace: str = "every_other",
+        replace: str = DEFAULT_REPLACE,
         dropout: float = 0.5,
     ) -> None:
         super().__init__()
