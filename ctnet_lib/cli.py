@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "ctnet_lib.analysis.command",
     "ctnet_lib.data.command",
     "ctnet_lib.train.command",
+    "ctnet_lib.explain.command",
 )
 
 

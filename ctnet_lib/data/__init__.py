@@ -5,7 +5,7 @@ Layouts: decoders return uint8 RGB clips ``(T, H, W, 3)``; transforms keep that 
 ``Normalize`` gives float32 ``(3, T, H, W)``, the models' input.
 """
 
-from ctnet_lib.data.datasets import VideoClipDataset
+from ctnet_lib.data.datasets import VideoClipDataset, read_sampled_frames
 from ctnet_lib.data.decoding import (
     DecordReader,
     FrameFolderReader,
@@ -88,6 +88,7 @@ __all__ = [
     "open_video",
     "read_class_list",
     "read_list_file",
+    "read_sampled_frames",
     "render_synthetic_video",
     "resize_clip",
     "sparse_test_indices",

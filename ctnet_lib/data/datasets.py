@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -14,7 +15,26 @@ from ctnet_lib.data.list_files import ListFormat, VideoRecord, read_list_file
 from ctnet_lib.data.sampling import ClipSampler
 from ctnet_lib.data.transforms import ClipTransform, Normalize
 
-__all__ = ["VideoClipDataset"]
+__all__ = ["VideoClipDataset", "read_sampled_frames"]
+
+
+def read_sampled_frames(
+    path: str | Path, sampler: ClipSampler, generator: torch.Generator | None = None, **open_options: Any
+) -> tuple[torch.Tensor, np.ndarray]:
+    """Open ``path`` (``open_video`` options), choose frames with ``sampler`` and decode them.
+
+    Returns uint8 frames ``(num_clips, T, H, W, 3)`` and their indices ``(num_clips, T)``. When fewer
+    frames decode than the header announced, the clips are sampled again from the decodable ones.
+    """
+    reader = open_video(path, **open_options)
+    with closing(reader):
+        announced = reader.num_frames
+        indices = sampler(announced, generator)
+        frames = reader.get_frames(indices.reshape(-1))
+        if reader.num_frames < announced:
+            indices = sampler(reader.num_frames, generator)
+            frames = reader.get_frames(indices.reshape(-1))
+    return frames.reshape(*indices.shape, *frames.shape[1:]), indices
 
 
 class VideoClipDataset(Dataset):
@@ -84,22 +104,12 @@ class VideoClipDataset(Dataset):
     def read_frames(self, index: int, generator: torch.Generator) -> torch.Tensor:
         """The sampled raw frames of item ``index``: uint8 ``(num_clips, T, H, W, 3)``."""
         record = self.records[index]
-        reader = open_video(
-            record.path,
-            size=self.decode_size,
-            backend=self.backend,
-            frame_template=self.frame_template,
-            first_frame_index=self.first_frame_index,
+        frames, _ = read_sampled_frames(
+            record.path, self.sampler, generator, size=self.decode_size, backend=self.backend,
+            frame_template=self.frame_template, first_frame_index=self.first_frame_index,
             num_frames=record.num_frames,
         )
-        with closing(reader):
-            announced = reader.num_frames
-            indices = self.sampler(announced, generator)
-            frames = reader.get_frames(indices.reshape(-1))
-            if reader.num_frames < announced:  # fewer frames decode than announced: sample again
-                indices = self.sampler(reader.num_frames, generator)
-                frames = reader.get_frames(indices.reshape(-1))
-        return frames.reshape(*indices.shape, *frames.shape[1:])
+        return frames
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         record = self.records[index]

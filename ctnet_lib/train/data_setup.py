@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from ctnet_lib.data import (
+    ClipSampler,
     DenseSampler,
     SparseSampler,
     VideoClipDataset,
@@ -29,6 +30,7 @@ __all__ = [
     "DataSource",
     "default_cache_dir",
     "eval_dataset",
+    "eval_sampler",
     "resolve_data",
     "train_dataset",
 ]
@@ -150,9 +152,14 @@ def eval_dataset(
 ) -> VideoClipDataset:
     """Test views of the validation list (or ``list_file``): ``clips`` evenly spread clips x ``crops``
     crops (1: centre, 3: three crops). One view gives (3, T, H, W) items, more give (V, 3, T, H, W)."""
-    sampler = SparseSampler(config.num_frames, test_clips=clips) if config.sampling == "sparse" else \
-        DenseSampler(config.num_frames, config.dense_stride, test_clips=clips)
     transform = eval_transform(config.crop_size, short_side=config.short_side, num_crops=crops)
     kind = CachedVideoClipDataset if config.cache_videos else VideoClipDataset
-    return kind(list_file or source.val_list, root if list_file else source.root, sampler, transform,
-                multi_view=clips * crops > 1)
+    return kind(list_file or source.val_list, root if list_file else source.root, eval_sampler(config, clips),
+                transform, multi_view=clips * crops > 1)
+
+
+def eval_sampler(config: TrainConfig, clips: int = 1) -> ClipSampler:
+    """The test-time frame sampler of ``config``: ``clips`` evenly spread sparse-segment or dense clips."""
+    if config.sampling == "sparse":
+        return SparseSampler(config.num_frames, test_clips=clips)
+    return DenseSampler(config.num_frames, config.dense_stride, test_clips=clips)

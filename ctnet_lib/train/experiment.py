@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import yaml
 from torch import nn
 from torch.utils.data import DataLoader
 
@@ -15,7 +16,7 @@ from ctnet_lib.train.checkpoint import BEST, LAST, load_checkpoint
 from ctnet_lib.train.config import TrainConfig
 from ctnet_lib.train.data_setup import DataSource, eval_dataset, resolve_data, train_dataset
 from ctnet_lib.train.device import choose_precision, prepare_model, resolve_device
-from ctnet_lib.train.engine import TrainResult, fit, seed_everything
+from ctnet_lib.train.engine import RESUMABLE_CHANGES, TrainResult, fit, seed_everything
 from ctnet_lib.train.evaluation import EvaluationResult, evaluate
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "compare_runs",
     "evaluate_run",
     "load_trained_model",
+    "recorded_recipe",
     "train",
     "train_models",
 ]
@@ -106,7 +108,6 @@ def evaluate_run(
                     description=f"test {clips}x{crops}")
 
 
-
 def train_models(config: TrainConfig, models: Sequence[str]) -> dict[str, TrainResult]:
     """Train every preset in ``models`` with the same recipe, each in ``<config.run_dir>/<model>``;
     complete runs found there are reused, not retrained."""
@@ -138,3 +139,23 @@ def compare_runs(
         })
         evaluations[name] = multi
     return pd.DataFrame(rows).set_index("model"), evaluations
+
+
+def recorded_recipe(run_dir: str | Path) -> TrainConfig | None:
+    """The recipe shared by the runs in ``run_dir`` (folders ``<run_dir>/<model>`` with a config.yaml,
+    as :func:`train_models` writes them), or None when it holds none. A missing model trained with it
+    joins the folder without a second recipe; runs that disagree raise ValueError naming them."""
+    configs = {path.parent.name: yaml.safe_load(path.read_text(encoding="utf-8"))
+               for path in sorted(Path(run_dir).glob("*/config.yaml"))}
+    if not configs:
+        return None
+    ignored = RESUMABLE_CHANGES | {"model"}
+    recipes = {run: {k: v for k, v in values.items() if k not in ignored} for run, values in configs.items()}
+    first, *others = recipes
+    differing = [name for name in others if recipes[name] != recipes[first]]
+    if differing:
+        raise ValueError(
+            f"the runs in {run_dir} were trained with different recipes ({first} vs {', '.join(differing)}): "
+            "use one run folder per recipe"
+        )
+    return TrainConfig(**configs[first])

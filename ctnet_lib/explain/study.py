@@ -1,0 +1,138 @@
+"""The localisation study: every model's saliency tubes on held-out videos with known object masks,
+scored beside the model's accuracy, a uniform map (the floor) and the mask itself (the ceiling)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor, nn
+
+from ctnet_lib.explain.clips import ClipView
+from ctnet_lib.explain.methods import explain_tube
+from ctnet_lib.explain.scores import (
+    deletion_insertion,
+    energy_in_mask,
+    pointing_hit_rate,
+    pointing_tolerance,
+    profile_distance,
+    temporal_profile,
+)
+
+__all__ = ["BASELINES", "SCORE_COLUMNS", "LocalisationStudy", "localisation_study"]
+
+UNIFORM, MASK = "uniform map", "object mask"
+BASELINES = (UNIFORM, MASK)
+# column -> (label, True when higher is better)
+SCORE_COLUMNS: dict[str, tuple[str, bool]] = {
+    "energy": ("energy in mask", True),
+    "pointing": ("pointing hit rate", True),
+    "profile_tv": ("temporal profile distance", False),
+    "deletion_auc": ("deletion AUC", False),
+    "insertion_auc": ("insertion AUC", True),
+}
+
+
+@dataclass(frozen=True)
+class LocalisationStudy:
+    """Scores per (row, video): ``rows`` are the models and the two baselines. ``per_video`` columns:
+    row, model (the model that ran; baselines are scored once per model), video, label, class_name,
+    correct, and :data:`SCORE_COLUMNS` (AUCs are NaN outside the AUC subset). ``profiles``: mean share of
+    saliency per frame, one column per model and one for the mask."""
+
+    per_video: pd.DataFrame
+    profiles: pd.DataFrame
+    method: str
+    target: str
+
+    @property
+    def models(self) -> list[str]:
+        """The explained models, in order."""
+        return [row for row in self.per_video["row"].unique() if row not in BASELINES]
+
+    def summary(self) -> pd.DataFrame:
+        """One row per model, then the baselines: top-1 (%) and each score's mean and standard deviation."""
+        grouped = self.per_video.groupby("row")
+        scores = grouped[list(SCORE_COLUMNS)].agg(["mean", "std"])
+        accuracy = grouped["correct"].mean() * 100
+        scores.insert(0, ("top1", "%"), accuracy.where(~accuracy.index.isin(BASELINES)))
+        return scores.reindex([*self.models, *BASELINES])
+
+    def per_class(self) -> pd.DataFrame:
+        """The score means per row (models, then baselines) and class."""
+        means = self.per_video.groupby(["row", "class_name"], sort=False)[list(SCORE_COLUMNS)].mean()
+        return means.reindex([*self.models, *BASELINES], level="row")
+
+    def ranking(self, column: str) -> list[str]:
+        """The models (not the baselines) from best to worst by the mean of ``column``."""
+        means = self.per_video[~self.per_video["row"].isin(BASELINES)].groupby("row")[column].mean()
+        return list(means.sort_values(ascending=not SCORE_COLUMNS[column][1]).index)
+
+
+def _auc_videos(views: Sequence[ClipView], per_class: int) -> set[int]:
+    """Indices of the first ``per_class`` views of every label."""
+    seen: dict[int | None, int] = {}
+    chosen = set()
+    for i, view in enumerate(views):
+        if seen.get(view.label, 0) < per_class:
+            chosen.add(i)
+            seen[view.label] = seen.get(view.label, 0) + 1
+    return chosen
+
+
+def _scores(volume: Tensor, mask: np.ndarray, tolerance: int) -> dict[str, float]:
+    return {"energy": energy_in_mask(volume, mask), "pointing": pointing_hit_rate(volume, mask, tolerance),
+            "profile_tv": profile_distance(volume, mask)}
+
+
+def localisation_study(
+    models: Mapping[str, nn.Module],
+    views: Sequence[ClipView],
+    class_names: Sequence[str],
+    *,
+    method: str = "cam",
+    target: str = "label",
+    normalise: str = "clip",
+    auc_per_class: int = 2,
+    auc_steps: int = 8,
+    seed: int = 0,
+) -> LocalisationStudy:
+    """Explain every view (each must have a mask and a label) with every model and score the tubes.
+
+    ``target``: ``'label'`` (the ground truth, default) or ``'predicted'``. Deletion and insertion
+    (one forward pass per step) are measured on the first ``auc_per_class`` views of each class, for the
+    tubes and for both baselines with every model.
+    """
+    if any(view.mask is None or view.label is None for view in views):
+        raise ValueError("every view needs an object mask and a label: use held-out synthetic videos")
+    auc_subset = _auc_videos(views, auc_per_class)
+    rows, profiles = [], {}
+    for name, model in models.items():
+        device = next(model.parameters()).device
+        model_profiles = []
+        for i, view in enumerate(views):
+            clip = view.clip.to(device)
+            tube = explain_tube(model, clip, target, method, normalise, label=view.label)
+            mask = torch.from_numpy(view.mask)
+            tolerance = pointing_tolerance(*mask.shape[-2:])
+            model_profiles.append(temporal_profile(tube.volume.cpu()))
+            common = {"model": name, "video": i, "label": view.label, "class_name": class_names[view.label]}
+            candidates = {name: tube.volume.cpu(), UNIFORM: torch.ones(mask.shape, dtype=torch.float64),
+                          MASK: mask.double()}
+            records = [{"row": row, **common, "correct": tube.predicted == view.label,
+                        **_scores(volume, view.mask, tolerance)} for row, volume in candidates.items()]
+            if i in auc_subset:
+                curves = deletion_insertion(model, clip, list(candidates.values()), tube.target, auc_steps,
+                                            seed=seed + i)
+                for record, curve in zip(records, curves, strict=True):
+                    record |= {"deletion_auc": curve.deletion_auc, "insertion_auc": curve.insertion_auc}
+            rows += records
+        profiles[name] = np.mean(model_profiles, axis=0)
+    profiles[MASK] = np.mean([temporal_profile(view.mask) for view in views], axis=0)
+    per_video = pd.DataFrame(rows).reindex(columns=["row", "model", "video", "label", "class_name", "correct",
+                                                     *SCORE_COLUMNS])
+    profile_frame = pd.DataFrame(profiles, index=pd.RangeIndex(len(profiles[MASK]), name="frame"))
+    return LocalisationStudy(per_video, profile_frame, method, target)
