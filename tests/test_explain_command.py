@@ -2,6 +2,7 @@
 errors."""
 
 import json
+from pathlib import Path
 
 import av
 import numpy as np
@@ -40,7 +41,7 @@ def test_explain_writes_grid_clip_and_volume_for_any_video(tiny_runs, foreign_vi
     volume = np.load(f"{stem}.saliency.npy")
     assert volume.shape == (4, 32, 32) and volume.dtype == np.float32
     assert volume.min() >= 0 and volume.max() <= 1
-    summary = json.loads(open(f"{stem}.explain.json").read())
+    summary = json.loads(Path(f"{stem}.explain.json").read_text())
     assert summary["target"] == 2 and summary["method"] == "gradcam"
     assert summary["frame_indices"] == [2, 7, 12, 17]  # the centres of 4 segments of 20 frames
     assert Image.open(f"{stem}.grid.png").size[0] > 400

@@ -34,7 +34,7 @@ def test_a_video_without_a_mask_gives_a_view_without_one(tiny_runs, tmp_path):
     view = load_clip(copy, config)
     assert view.mask is None and view.label is None
     assert torch.equal(view.clip, load_clip(record.path, config).clip)
-    with pytest.raises(FileNotFoundError, match="missing.mp4"):
+    with pytest.raises(FileNotFoundError, match=r"missing\.mp4"):
         load_clip(tmp_path / "missing.mp4", config)
 
 
