@@ -18,21 +18,6 @@ COMMAND_MODULES = (
 )
 
 
-class CliError(Exception):
-    """A user error that the command reports on one line, without a traceback."""
-
-
-def parse_set_options(pairs: list[str]) -> dict[str, str]:
-    """``['kernels=1,3', 'pwconv=true']`` -> ``{'kernels': '1,3', 'pwconv': 'true'}``."""
-    options = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"--set {pair!r} is not key=value (for example --set kernels=3,3)")
-        options[key.strip()] = value.strip()
-    return options
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ctnet",
@@ -50,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (CliError, ValueError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError) as error:  # CliError is a ValueError
         print(f"ctnet {args.command}: error: {error}", file=sys.stderr)
         return 2
 

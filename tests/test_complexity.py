@@ -8,7 +8,8 @@ from ctnet_lib import build_model
 from ctnet_lib.analysis.command import paper_table_markdown
 from ctnet_lib.analysis.complexity import count_complexity
 from ctnet_lib.analysis.paper_tables import reference_rows, reproduce_paper_table
-from ctnet_lib.cli import main, parse_set_options
+from ctnet_lib.cli import main
+from ctnet_lib.options import parse_set_options
 
 
 @pytest.mark.parametrize("name", ["tsn_small", "c3d_small", "r2plus1d_small", "csn_small", "ctnet_small"])

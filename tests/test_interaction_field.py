@@ -4,16 +4,16 @@ import numpy as np
 import pytest
 import torch
 
-from ctnet_lib.analysis.channel_mixing import channel_order
 from ctnet_lib.analysis.field_table import growth_table, interaction_table, paper_claims
 from ctnet_lib.analysis.interaction_field import (
     build_module_stack,
     interaction_fields,
     minkowski_sum,
     probe_interaction_fields,
-    tsconv_support,
 )
 from ctnet_lib.ops import C3DModule, TemporalModuleConfig
+from ctnet_lib.ops.channel_groups import channel_order
+from ctnet_lib.ops.ct_module import tsconv_support
 
 CENTRE_9 = (4, 4, 4)
 

@@ -49,7 +49,7 @@ def test_notebook_has_one_parameters_cell_that_papermill_reads_completely(path):
 
 def test_quickstart_declares_the_parameters_the_presets_set():
     assert set(declared_parameters(REPO / "notebooks" / "00_quickstart.ipynb")) == {
-        "preset_model", "num_frames", "size", "num_classes"
+        "model", "num_frames", "size", "num_classes", "device"
     }
 
 

@@ -10,10 +10,12 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from ctnet_lib.cli import CliError, main
+from ctnet_lib.cli import main
 from ctnet_lib.io_utils import atomic_output, atomic_write_bytes, atomic_write_text
+from ctnet_lib.options import CliError
 from ctnet_lib.reports.html_export import export_html
 from ctnet_lib.reports.index_page import merge_results, previous_results, write_index
+from ctnet_lib.reports.notebooks import declared_parameters, parameter_defaults
 from ctnet_lib.reports.presets import (
     Preset,
     check_preset_notebooks,
@@ -81,17 +83,26 @@ def suite_run(suite):
 # --- presets and overrides ---------------------------------------------------------------------------
 
 
+def _quickstart_run(name):
+    """The parameters the quickstart runs with under preset ``name``: its defaults, then the preset's."""
+    preset = load_preset(name, REPO / "reports" / "presets")
+    notebook = REPO / "notebooks" / "00_quickstart.ipynb"
+    declared = {"00_quickstart": list(declared_parameters(notebook))}
+    chosen = resolve_parameters(preset, declared, {})["00_quickstart"]
+    return preset, {**parameter_defaults(notebook), **chosen}
+
+
 @pytest.mark.parametrize("name", ["smoke", "cpu", "gpu"])
 def test_shipped_presets_load_and_configure_the_quickstart(name):
-    preset = load_preset(name, REPO / "reports" / "presets")
+    preset, run = _quickstart_run(name)
     assert preset.description
-    assert set(preset.notebooks["00_quickstart"]) == {"preset_model", "num_frames", "size", "num_classes"}
+    assert set(run) == {"model", "num_frames", "size", "num_classes", "device"}
 
 
 def test_gpu_preset_uses_resnet50_settings_and_smoke_tiny_inputs():
-    gpu = load_preset("gpu", REPO / "reports" / "presets").notebooks["00_quickstart"]
-    smoke = load_preset("smoke", REPO / "reports" / "presets").notebooks["00_quickstart"]
-    assert (gpu["preset_model"], gpu["num_frames"], gpu["size"]) == ("ctnet_r50", 8, 224)
+    _, gpu = _quickstart_run("gpu")
+    _, smoke = _quickstart_run("smoke")
+    assert (gpu["model"], gpu["num_frames"], gpu["size"], gpu["device"]) == ("ctnet_r50", 8, 224, "cuda")
     assert smoke["num_frames"] <= 4 and smoke["size"] <= 64
 
 

@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 
+from ctnet_lib.cli import main
 from ctnet_lib.train import command, make_config, resolve_data, train_dataset
 from ctnet_lib.train.data_setup import CachedVideoClipDataset
 
@@ -69,3 +70,14 @@ def test_cached_dataset_gives_the_same_clips(tmp_path):
         cached.set_epoch(epoch)
         for index in range(len(plain)):
             assert torch.equal(plain[index][0], cached[index][0])
+
+
+def test_train_rejects_a_bad_model_option_before_it_touches_data(tmp_path, capsys):
+    synthetic = tmp_path / "synthetic"
+    argv = ["train", "--model", "ctnet_small", "--set", "kernels=3,3,3", "--synthetic-dir", str(synthetic),
+            "--run-dir", str(tmp_path / "run")]
+    assert main(argv) == 2
+    assert "kernels=(3, 3, 3) gives 3 sizes for num_sub_dims=2" in capsys.readouterr().err
+    assert not synthetic.exists() and not (tmp_path / "run").exists()
+    with pytest.raises(ValueError, match="replace='layer9:1'"):
+        make_config("something", model="ctnet_small", model_options={"replace": "layer9:1"})

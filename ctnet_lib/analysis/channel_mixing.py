@@ -13,44 +13,10 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 
-from ctnet_lib.ops.tensor_separable_conv import mixing_layout, permute_channel_layout
-
-
-def _check_sizes(sizes: Sequence[int]) -> tuple[int, ...]:
-    sizes = tuple(int(s) for s in sizes)
-    if not sizes or any(s < 1 for s in sizes):
-        raise ValueError(f"sub-dimension sizes {sizes} must be a non-empty list of positive integers")
-    return sizes
-
-
-def channel_order(sizes: Sequence[int], k: int) -> np.ndarray:
-    """Original channel ids in the order of sub-operation k's layout; shape (C,).
-
-    ``pattern[np.ix_(order, order)]`` shows step k's groups as contiguous diagonal blocks.
-    """
-    sizes = _check_sizes(sizes)
-    if not 0 <= k < len(sizes):
-        raise ValueError(f"sub-operation k={k} does not exist for K={len(sizes)} (use 0..{len(sizes) - 1})")
-    channels = math.prod(sizes)
-    ids = torch.arange(channels).view(1, channels)
-    identity = tuple(range(len(sizes)))
-    return permute_channel_layout(ids, sizes, identity, mixing_layout(k, len(sizes)))[0].numpy()
-
-
-def group_of_channel(sizes: Sequence[int], k: int) -> np.ndarray:
-    """For each channel (original order), the index of its conv group in sub-operation k; shape (C,)."""
-    order = channel_order(sizes, k)
-    group = np.empty(order.size, dtype=np.int64)
-    group[order] = np.arange(order.size) // sizes[k]
-    return group
-
-
-def step_mixing_matrix(sizes: Sequence[int], k: int) -> np.ndarray:
-    """(C_out, C_in) bool: True where sub-operation k alone lets input channel i reach output o."""
-    group = group_of_channel(sizes, k)
-    return group[:, None] == group[None, :]
+from ctnet_lib.ops.channel_groups import channel_order, check_sizes, step_mixing_matrix
+from ctnet_lib.ops.module_registry import ct_form
+from ctnet_lib.ops.temporal_modules import TemporalModuleConfig
 
 
 def mixing_matrices(sizes: Sequence[int], pwconv: bool = False) -> list[np.ndarray]:
@@ -58,7 +24,7 @@ def mixing_matrices(sizes: Sequence[int], pwconv: bool = False) -> list[np.ndarr
 
     Without PWConv, step k connects C1 x ... x Ck channels per output: block-structured, dense at K.
     """
-    sizes = _check_sizes(sizes)
+    sizes = check_sizes(sizes)
     channels = math.prod(sizes)
     reach = np.eye(channels, dtype=bool)
     patterns = []
@@ -84,3 +50,11 @@ def mixing_summary(sizes: Sequence[int], pwconv: bool = False) -> list[dict[str,
         rows.append({"step": k + 1, "channels_per_output": int(reach.min()),
                      "max_channels_per_output": int(reach.max()), "density": float(pattern.mean())})
     return rows
+
+
+def fibre_order(config: TemporalModuleConfig, channels: int) -> list[int] | None:
+    """Channel ids with the fibres of C1 contiguous (step 1's groups as diagonal blocks) for a module that
+    is its own CT form (a CT-Module); None for the baselines, which keep the original order."""
+    if ct_form(config) != config:
+        return None
+    return channel_order(config.sizes(channels), 0).tolist()

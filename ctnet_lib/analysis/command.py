@@ -9,8 +9,8 @@ import pandas as pd
 
 from ctnet_lib.analysis.complexity import CONVENTIONS, count_complexity
 from ctnet_lib.analysis.paper_tables import reproduce_paper_table
-from ctnet_lib.cli import parse_set_options
 from ctnet_lib.models import build_model, list_presets
+from ctnet_lib.options import parse_set_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -19,22 +19,15 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
-from ctnet_lib.ops.temporal_modules import (
-    C3DModule,
-    CSNModule,
-    CTModule,
-    R2Plus1DModule,
-    TemporalModuleConfig,
-)
+from ctnet_lib.ops.ct_module import CTModule
+from ctnet_lib.ops.module_registry import baseline_kinds
+from ctnet_lib.ops.temporal_modules import C3DModule, CSNModule, R2Plus1DModule, TemporalModuleConfig
 
+# Each baseline's CT form (its registry entry's ``as_ct``) and its module class.
 EQUIVALENT_CT_CONFIGS: dict[str, TemporalModuleConfig] = {
-    "c3d": TemporalModuleConfig(kind="ct", num_sub_dims=1, kernels=(3,), connection="coupled"),
-    "r2plus1d": TemporalModuleConfig(kind="ct", num_sub_dims=1, kernels=(3,), connection="serial"),
-    "csn": TemporalModuleConfig(
-        kind="ct", num_sub_dims=2, last_sub_dim=1, kernels=(1, 3), connection="coupled"
-    ),
+    kind.name: kind.as_ct(TemporalModuleConfig(kind=kind.name)) for kind in baseline_kinds() if kind.as_ct
 }
-BASELINES: dict[str, type[nn.Module]] = {"c3d": C3DModule, "r2plus1d": R2Plus1DModule, "csn": CSNModule}
+BASELINES: dict[str, type[nn.Module]] = {kind.name: kind.module_type for kind in baseline_kinds()}
 
 
 def _copy_conv(source: nn.Conv3d, target: nn.Conv3d) -> None:

@@ -8,55 +8,32 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import pandas as pd
 
 from ctnet_lib.analysis.interaction_field import InteractionField, interaction_fields
-from ctnet_lib.ops.factorisation import factorise
+from ctnet_lib.ops.module_registry import PaperClaim, baseline_kinds, module_kind, module_kinds
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig
-
-MODULE_LABELS = {"c3d": "C3D", "r2plus1d": "R(2+1)D", "csn": "CSN", "ct": "CT"}
-
-
-@dataclass(frozen=True)
-class PaperClaim:
-    """What the paper's Table 1 states for one sub-operation: dimensions mixed, channels, field."""
-
-    interacts: str  # e.g. 'STC_1': spatial, temporal and the channels of sub-dimension 1
-    channels: int
-    extent: tuple[int, int, int]  # the paper treats the field as this full (t, h, w) box
 
 
 def paper_claims(config: TemporalModuleConfig, channels: int) -> list[PaperClaim | None]:
-    """The paper's statement per step of one module of ``config`` (None for PWConv steps it omits).
+    """The paper's statement per step of one module of ``config`` (None for steps it omits, such as PWConv).
 
-    CT: after sub-operation k, C1 x ... x Ck channels and a (2k + 1)^3 field for 3-kernels, i.e. a cube
-    of side 1 + sum of (kernel_j - 1) over j <= k for other kernels.
+    The statements live in each kind's registry entry (CT: after sub-operation k, C1 x ... x Ck channels
+    and a (2k + 1)^3 field for 3-kernels).
     """
-    if config.kind == "c3d":
-        return [PaperClaim("STC", channels, (3, 3, 3))]
-    if config.kind == "r2plus1d":
-        return [PaperClaim("SC", channels, (1, 3, 3)), PaperClaim("TC", channels, (3, 3, 3))]
-    if config.kind == "csn":
-        return [PaperClaim("C", channels, (1, 1, 1)), PaperClaim("ST", channels, (3, 3, 3))]
-    if config.kind != "ct":
-        raise ValueError(f"kind {config.kind!r} is not in Table 1; use one of {sorted(MODULE_LABELS)}")
-    sizes = factorise(channels, config.num_sub_dims, config.last_sub_dim)
-    claims: list[PaperClaim | None] = []
-    for k in range(len(sizes)):
-        side = 1 + sum(kernel - 1 for kernel in config.kernel_per_sub_dim[: k + 1])
-        claims.append(PaperClaim(f"STC_{k + 1}", math.prod(sizes[: k + 1]), (side,) * 3))
-        if config.pwconv and k < len(sizes) - 1:
-            claims.append(None)
-    return claims
+    kind = module_kind(config.kind)
+    if kind.paper_claims is None:
+        with_claims = [k.name for k in module_kinds() if k.paper_claims is not None]
+        raise ValueError(f"kind {config.kind!r} is not in Table 1; use one of {with_claims}")
+    return kind.paper_claims(config, channels)
 
 
 def table_configs(
     ct_sub_dims: Sequence[int] = (2, 3), kernel: int = 3, connection: str = "parallel"
 ) -> list[tuple[str, TemporalModuleConfig]]:
     """(label, config) for the rows of Table 1: C3D, R(2+1)D, CSN and CT with each K in ``ct_sub_dims``."""
-    rows = [(MODULE_LABELS[kind], TemporalModuleConfig(kind=kind)) for kind in ("c3d", "r2plus1d", "csn")]
+    rows = [(kind.label, TemporalModuleConfig(kind=kind.name)) for kind in baseline_kinds()]
     for k in ct_sub_dims:
         config = TemporalModuleConfig(kind="ct", num_sub_dims=k, kernels=(kernel,), connection=connection)
         rows.append((f"CT (K={k})", config))

@@ -21,9 +21,8 @@ import pandas as pd
 
 from ctnet_lib.analysis.complexity import CONVENTIONS, ComplexityReport, count_complexity
 from ctnet_lib.models import BACKBONES, build_model
-from ctnet_lib.models.block_selection import LAYER_NAMES, select_blocks
-from ctnet_lib.ops.excitation import grouped_hidden_width
-from ctnet_lib.ops.factorisation import factorise
+from ctnet_lib.models.block_selection import DEFAULT_REPLACE, LAYER_NAMES, select_blocks
+from ctnet_lib.ops.module_registry import module_kind
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig, build_temporal_module
 
 
@@ -90,7 +89,7 @@ def _sum_by_name(terms: tuple[CostTerm, ...], field: str) -> dict[str, int]:
 
 
 class _TermBuilder:
-    """Collects conv and BN terms for one module under one convention."""
+    """Collects conv and BN terms for one module under one convention (a registry ``CostBuilder``)."""
 
     def __init__(self, convention: str) -> None:
         if convention not in CONVENTIONS:
@@ -136,93 +135,12 @@ def temporal_module_cost(
 
     ``frames``, ``height``, ``width`` = T, H, W of the module's output (equal to its input at stride 1).
     """
-    if config.kind == "none":
-        raise ValueError("kind 'none' has no temporal module; pick c3d, r2plus1d, csn or ct")
+    kind = module_kind(config.kind)
     if min(channels, frames, height, width) < 1:
         raise ValueError(f"C={channels}, T={frames}, H={height}, W={width} must all be >= 1")
     builder = _TermBuilder(convention)
-    volume = channels * frames * height * width
-    sizes: tuple[int, ...] = (channels,)
-    if config.kind == "c3d":
-        builder.conv("module", "3D conv", "full 3x3x3", volume, 27 * channels, channels, False,
-                     ("C·THW·C·27", "27·C²"))
-    elif config.kind == "r2plus1d":
-        builder.conv("module", "spatial conv", "full 1x3x3", volume, 9 * channels, channels, False,
-                     ("C·THW·C·9", "9·C²"))
-        builder.bn("module", "BN", "after spatial conv", volume, channels, ("C·THW", "C"))
-        builder.conv("module", "temporal conv", "full 3x1x1", volume, 3 * channels, channels, False,
-                     ("C·THW·C·3", "3·C²"))
-    elif config.kind == "csn":
-        builder.conv("module", "point-wise conv", "full 1x1x1", volume, channels, channels, False,
-                     ("C·THW·C", "C²"))
-        builder.bn("module", "BN", "after point-wise conv", volume, channels, ("C·THW", "C"))
-        builder.conv("module", "depth-wise conv", "3x3x3, groups=C", volume, 27, channels, False,
-                     ("C·THW·27", "27·C"))
-    else:
-        sizes = factorise(channels, config.num_sub_dims, config.last_sub_dim)
-        _add_ct_terms(builder, channels, config, sizes, (frames, height, width))
+    sizes = kind.cost_terms(builder, channels, config, (frames, height, width))
     return ModuleCost(config.kind, channels, (frames, height, width), sizes, convention, tuple(builder.terms))
-
-
-def _add_ct_terms(
-    builder: _TermBuilder,
-    channels: int,
-    config: TemporalModuleConfig,
-    sizes: tuple[int, ...],
-    thw: tuple[int, int, int],
-) -> None:
-    volume = channels * math.prod(thw)
-    for k, (size, kernel) in enumerate(zip(sizes, config.kernel_per_sub_dim, strict=True)):
-        step, ck = f"sub-op {k + 1}", f"C{k + 1}"
-        if config.connection == "coupled":
-            builder.conv(step, "3D conv", f"{kernel}x{kernel}x{kernel}, groups=C/{ck}", volume,
-                         size * kernel**3, channels, False, (f"C·THW·{ck}·k³", f"C·{ck}·k³"))
-            builder.bn(step, "BN", "after 3D conv", volume, channels, ("C·THW", "C"))
-        else:
-            builder.conv(step, "spatial conv", f"1x{kernel}x{kernel}, groups=C/{ck}", volume,
-                         size * kernel**2, channels, False, (f"C·THW·{ck}·k²", f"C·{ck}·k²"))
-            builder.bn(step, "BN", "after spatial conv", volume, channels, ("C·THW", "C"))
-            builder.conv(step, "temporal conv", f"{kernel}x1x1, groups=C/{ck}", volume,
-                         size * kernel, channels, False, (f"C·THW·{ck}·k", f"C·{ck}·k"))
-            builder.bn(step, "BN", "after temporal conv", volume, channels, ("C·THW", "C"))
-        if config.excitation == "te":
-            _add_tensor_excitation(builder, step, ck, channels, size, kernel, thw, config.te_reduction)
-        elif config.excitation == "se":
-            hidden = max(1, channels // config.se_reduction)
-            builder.conv(step, "SE", "squeeze 1x1x1", hidden, channels, hidden, True, ("r·C", "r·C"))
-            builder.conv(step, "SE", "excite 1x1x1", channels, hidden, channels, True, ("C·r", "C·r"))
-        if config.pwconv and k < len(sizes) - 1:
-            pw_step = f"PWConv {k + 1}"
-            builder.conv(pw_step, "PWConv", "dense 1x1x1", volume, channels, channels, False,
-                         ("C·THW·C", "C²"))
-            builder.bn(pw_step, "PWConv", "BN", volume, channels, ("C·THW", "C"))
-
-
-def _add_tensor_excitation(
-    builder: _TermBuilder,
-    step: str,
-    ck: str,
-    channels: int,
-    size: int,
-    kernel: int,
-    thw: tuple[int, int, int],
-    reduction: int,
-) -> None:
-    """The three TE gates of one sub-operation (eq. 6-8): grouped C -> h -> C bottlenecks."""
-    frames, height, width = thw
-    groups = channels // size
-    hidden = grouped_hidden_width(channels, groups, reduction)
-    gates = (
-        ("spatial gate", height * width, kernel**2, "HW", "k²"),
-        ("temporal gate", frames, kernel, "T", "k"),
-        ("channel gate", frames, 1, "T", "1"),
-    )
-    for gate, positions, taps, where, tap_symbol in gates:
-        builder.conv(step, "TE", f"{gate} reduce", hidden * positions, size * taps, hidden, False,
-                     (f"h·{where}·{ck}·{tap_symbol}", f"h·{ck}·{tap_symbol}"))
-        builder.bn(step, "TE", f"{gate} BN", hidden * positions, hidden, (f"h·{where}", "h"))
-        builder.conv(step, "TE", f"{gate} expand", channels * positions, hidden // groups * taps, channels,
-                     True, (f"C·{where}·(h/G)·{tap_symbol}", f"C·(h/G)·{tap_symbol}"))
 
 
 def divisors(n: int) -> list[int]:
@@ -325,7 +243,7 @@ def network_cost(
     size: int = 256,
     num_classes: int = 174,
     backbone: str = "r50",
-    replace: str = "every_other",
+    replace: str = DEFAULT_REPLACE,
     convention: str = "paper",
 ) -> NetworkCost:
     """Whole-network MACs and params of a video ResNet whose chosen blocks carry ``config``'s module.
@@ -339,7 +257,7 @@ def network_cost(
     report = _plain_network_report(backbone, frames, size, num_classes, convention)
     layers = {layer.name: layer for layer in report.layers}
     macs, params = report.macs, report.params
-    chosen = {} if config.kind == "none" else select_blocks(replace, BACKBONES[backbone].blocks_per_layer)
+    chosen = select_blocks(replace, BACKBONES[backbone].blocks_per_layer) if config.has_module else {}
     replaced = []
     for stage, name in enumerate(LAYER_NAMES):
         for index in chosen.get(name, ()):

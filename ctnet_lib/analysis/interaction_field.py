@@ -8,22 +8,15 @@ d out[c, t, h, w] / d input is exactly the field. ``structural_interaction_field
 fields from a ``TemporalModuleConfig`` alone (channel fibres and Minkowski sums of kernel supports),
 as an independent check of the probing.
 
-Steps, i.e. what "after each sub-operation" means:
-
-| module         | steps                                                                        |
-| -------------- | ---------------------------------------------------------------------------- |
-| C3DModule      | 1: full 3x3x3 conv                                                           |
-| R2Plus1DModule | 1: full 1x3x3 conv (+ BN, ReLU); 2: full 3x1x1 conv                          |
-| CSNModule      | 1: full 1x1x1 conv (+ BN, ReLU); 2: depth-wise 3x3x3 conv                    |
-| CTModule       | k = 1..K: tensor separable conv along Ck (with its gates); with ``pwconv``   |
-|                | the point-wise conv after sub-operation k is a step of its own               |
-| nn.Sequential  | the steps of each module in turn (a stack)                                   |
+Steps, i.e. what "after each sub-operation" means, and each step's structure, come from the kind's
+entry in ``ops.module_registry`` (e.g. R(2+1)D: full 1x3x3 conv, then full 3x1x1 conv; CT: one step
+per sub-dimension, plus one per PWConv); an nn.Sequential stack has the steps of each module in turn.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from copy import deepcopy
 from dataclasses import dataclass
 from functools import partial
@@ -34,20 +27,10 @@ from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.conv import _ConvNd
 
-from ctnet_lib.analysis.channel_mixing import step_mixing_matrix
-from ctnet_lib.ops.factorisation import factorise
-from ctnet_lib.ops.temporal_modules import (
-    C3DModule,
-    CSNModule,
-    CTModule,
-    R2Plus1DModule,
-    TemporalModuleConfig,
-    build_temporal_module,
-)
-from ctnet_lib.ops.tensor_separable_conv import TensorSeparableConv, permute_channel_layout
+from ctnet_lib.ops.module_registry import Size3, Step, StepStructure, box, kind_of_module, module_kind
+from ctnet_lib.ops.temporal_modules import TemporalModuleConfig, build_temporal_module
 
 Probe = tuple[int, int, int, int]  # (c, t, h, w) of the probed output unit
-Size3 = tuple[int, int, int]  # (T, H, W)
 METHODS = ("probe", "structural")
 
 
@@ -122,76 +105,21 @@ def bounding_extent(mask: np.ndarray) -> Size3:
 # Sub-operations of the real modules
 
 
-@dataclass(frozen=True)
-class SubOperation:
-    """One step: the sub-module whose output is the step's output, and how to read its channel order."""
-
-    name: str
-    module: nn.Module
-    to_channel_order: Callable[[Tensor], Tensor]  # (N, C, ...) in the module's layout -> original order
-
-
-def _unchanged(x: Tensor) -> Tensor:
-    return x
-
-
-def ct_step_name(k: int, size: int, kernel: int, connection: str) -> str:
-    """Name of sub-operation k (0-based) of a CT-Module, e.g. 'C1=8: 1x3x3 + 3x1x1'."""
-    spatial, temporal, cube = f"1x{kernel}x{kernel}", f"{kernel}x1x1", f"{kernel}x{kernel}x{kernel}"
-    shape = {"parallel": f"{spatial} + {temporal}", "serial": f"{spatial} -> {temporal}", "coupled": cube}
-    return f"C{k + 1}={size}: {shape[connection]}"
-
-
-FIXED_STEP_NAMES = {
-    "c3d": ("full 3x3x3",),
-    "r2plus1d": ("full 1x3x3", "full 3x1x1"),
-    "csn": ("full 1x1x1", "depth-wise 3x3x3"),
-}
-
-
-FIXED_STEP_PARTS = {  # module type -> (kind, attributes whose outputs end each step)
-    R2Plus1DModule: ("r2plus1d", ("spatial", "temporal")),
-    CSNModule: ("csn", ("pointwise", "depthwise")),
-}
-
-
-def _tsconv_kernel(sub_op: TensorSeparableConv) -> int:
-    conv = sub_op.coupled.conv if sub_op.connection == "coupled" else sub_op.temporal.conv
-    return conv.kernel_size[0]
-
-
-def sub_operations(module: nn.Module) -> list[SubOperation]:
-    """The steps of ``module`` (see the module docstring), first to last."""
+def sub_operations(module: nn.Module) -> list[Step]:
+    """The steps of ``module`` (a registered kind's module, or an nn.Sequential of them), first to last."""
     if isinstance(module, nn.Sequential):
         return [
-            SubOperation(f"module {i + 1} / {step.name}", step.module, step.to_channel_order)
+            Step(f"module {i + 1} / {step.name}", step.module, step.to_channel_order)
             for i, child in enumerate(module)
             for step in sub_operations(child)
         ]
-    if isinstance(module, C3DModule):
-        return [SubOperation(FIXED_STEP_NAMES["c3d"][0], module, _unchanged)]
-    for module_type, (kind, parts) in FIXED_STEP_PARTS.items():
-        if isinstance(module, module_type):
-            return [
-                SubOperation(name, getattr(module, part), _unchanged)
-                for name, part in zip(FIXED_STEP_NAMES[kind], parts, strict=True)
-            ]
-    if isinstance(module, CTModule):
-        identity = tuple(range(len(module.sizes)))
-        steps = []
-        for k, sub_op in enumerate(module.sub_ops):
-            to_order = partial(
-                permute_channel_layout, sizes=module.sizes, source=module.layouts[k], target=identity
-            )
-            name = ct_step_name(k, module.sizes[k], _tsconv_kernel(sub_op), sub_op.connection)
-            steps.append(SubOperation(name, sub_op, to_order))
-            if k < len(module.pwconvs):
-                steps.append(SubOperation(f"PWConv {k + 1}", module.pwconvs[k], to_order))
-        return steps
-    raise TypeError(
-        f"{type(module).__name__} has no known sub-operations; pass a C3DModule, R2Plus1DModule, "
-        "CSNModule, CTModule or an nn.Sequential of them"
-    )
+    kind = kind_of_module(module)
+    if kind is None:
+        raise TypeError(
+            f"{type(module).__name__} has no known sub-operations; pass a module of a registered kind "
+            "(C3DModule, R2Plus1DModule, CSNModule, CTModule...) or an nn.Sequential of them"
+        )
+    return kind.steps(module)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -222,7 +150,7 @@ def positive_probe_copy(module: nn.Module, seed: int = 0) -> nn.Module:
     return copy
 
 
-def _run_capturing(module: nn.Module, steps: Sequence[SubOperation], x: Tensor) -> list[Tensor]:
+def _run_capturing(module: nn.Module, steps: Sequence[Step], x: Tensor) -> list[Tensor]:
     """Forward x through ``module`` and return every step's output (in the step module's layout)."""
     captured: dict[int, Tensor] = {}
 
@@ -259,7 +187,7 @@ def _check_probe(probe: Sequence[int] | None, channels: int, size: Size3) -> Pro
     return probe  # type: ignore[return-value]
 
 
-def _channel_matrices(module: nn.Module, steps: Sequence[SubOperation], channels: int, seed: int) -> list:
+def _channel_matrices(module: nn.Module, steps: Sequence[Step], channels: int, seed: int) -> list:
     """(C_out, C_in) bool per step, probed on a batch of C positive 1x1x1 inputs.
 
     Every tap of every conv is non-zero, so channel connectivity is the same at every position; a
@@ -332,38 +260,12 @@ def probe_interaction_fields(
 # Structural propagation from a configuration
 
 
-@dataclass(frozen=True)
-class StepStructure:
-    """One step as structure: (C_out, C_in) bool channel mixing and a centred (kt, kh, kw) bool support."""
-
-    name: str
-    channel_matrix: np.ndarray
-    support: np.ndarray
-
-
-def box(t: int, h: int, w: int) -> np.ndarray:
-    """A full (t, h, w) kernel support."""
-    return np.ones((t, h, w), dtype=bool)
-
-
 def minkowski_sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Centred support of {p + q : p in a, q in b} for centred odd-shaped supports a and b."""
     out = np.zeros(tuple(x + y - 1 for x, y in zip(a.shape, b.shape, strict=True)), dtype=bool)
     for dt, dh, dw in np.argwhere(b):
         out[dt:dt + a.shape[0], dh:dh + a.shape[1], dw:dw + a.shape[2]] |= a
     return out
-
-
-def _pad_to(support: np.ndarray, shape: Sequence[int]) -> np.ndarray:
-    pads = [((n - s) // 2, (n - s) // 2) for s, n in zip(support.shape, shape, strict=True)]
-    return np.pad(support, pads)
-
-
-def tsconv_support(kernel: int, connection: str) -> np.ndarray:
-    """Offsets one tensor separable conv reaches: a 'cross' 1xkxk U kx1x1 for parallel, else kxkxk."""
-    if connection == "parallel":
-        return _pad_to(box(1, kernel, kernel), (kernel,) * 3) | _pad_to(box(kernel, 1, 1), (kernel,) * 3)
-    return box(kernel, kernel, kernel)
 
 
 def module_structure(config: TemporalModuleConfig, channels: int) -> list[StepStructure]:
@@ -373,27 +275,7 @@ def module_structure(config: TemporalModuleConfig, channels: int) -> list[StepSt
             f"excitation={config.excitation!r}: the gates pool over whole axes, which the structural model "
             "does not describe; use method='probe' (gradient probing) for gated modules"
         )
-    dense, own = np.ones((channels, channels), dtype=bool), np.eye(channels, dtype=bool)
-    point = box(1, 1, 1)
-    if config.kind == "c3d":
-        return [StepStructure(FIXED_STEP_NAMES["c3d"][0], dense, box(3, 3, 3))]
-    if config.kind == "r2plus1d":
-        names = FIXED_STEP_NAMES["r2plus1d"]
-        return [StepStructure(names[0], dense, box(1, 3, 3)), StepStructure(names[1], dense, box(3, 1, 1))]
-    if config.kind == "csn":
-        names = FIXED_STEP_NAMES["csn"]
-        return [StepStructure(names[0], dense, point), StepStructure(names[1], own, box(3, 3, 3))]
-    if config.kind == "ct":
-        sizes = factorise(channels, config.num_sub_dims, config.last_sub_dim)
-        steps = []
-        for k, (size, kernel) in enumerate(zip(sizes, config.kernel_per_sub_dim, strict=True)):
-            name = ct_step_name(k, size, kernel, config.connection)
-            support = tsconv_support(kernel, config.connection)
-            steps.append(StepStructure(name, step_mixing_matrix(sizes, k), support))
-            if config.pwconv and k < len(sizes) - 1:
-                steps.append(StepStructure(f"PWConv {k + 1}", dense, point))
-        return steps
-    raise ValueError(f"kind {config.kind!r} has no temporal module; use one of c3d, r2plus1d, csn, ct")
+    return module_kind(config.kind).structure(config, channels)
 
 
 def _place(support: np.ndarray, centre: Sequence[int], size: Size3) -> np.ndarray:
@@ -451,9 +333,7 @@ def structural_interaction_fields(
 
 def module_radius(config: TemporalModuleConfig) -> int:
     """How far (in t, h or w) one module of ``config`` can reach from a position: the sum of kernel radii."""
-    if config.kind == "ct":
-        return sum(k // 2 for k in config.kernel_per_sub_dim)
-    return 1
+    return module_kind(config.kind).radius(config)
 
 
 def unclipped_input_size(config: TemporalModuleConfig, num_modules: int = 1) -> Size3:

@@ -38,6 +38,7 @@ from ctnet_lib.analysis.formulas import divisors
 from ctnet_lib.devices import resolve_device
 from ctnet_lib.models import build_model
 from ctnet_lib.ops.conv_bn_act import conv3d
+from ctnet_lib.ops.module_registry import module_kinds
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig, build_temporal_module
 
 MIB = 2**20
@@ -45,10 +46,7 @@ MIB = 2**20
 # Module types compared at each stage; None is the plain 2D 3x3 conv that the temporal module replaces.
 MODULE_TYPES: dict[str, TemporalModuleConfig | None] = {
     "2D 3x3 (TSN)": None,
-    "C3D": TemporalModuleConfig(kind="c3d"),
-    "R(2+1)D": TemporalModuleConfig(kind="r2plus1d"),
-    "CSN": TemporalModuleConfig(kind="csn"),
-    "CT-Module": TemporalModuleConfig(kind="ct"),
+    **{kind.label: TemporalModuleConfig(kind=kind.name) for kind in module_kinds()},
     "CT-Net (PW+TE)": TemporalModuleConfig(kind="ct", pwconv=True, excitation="te"),
 }
 

@@ -17,7 +17,7 @@ import pandas as pd
 from ctnet_lib.analysis.complexity import count_complexity
 from ctnet_lib.analysis.formulas import network_cost
 from ctnet_lib.models import build_model
-from ctnet_lib.models.presets import PRESETS, TEMPORAL_OPTIONS, parse_options
+from ctnet_lib.models.presets import TEMPORAL_OPTIONS, model_config
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig
 
 PAPER_TOLERANCE_PCT = 1.0
@@ -85,13 +85,10 @@ def select_reference_rows(names: str | Sequence[str] = "all") -> list[ReferenceR
 
 def temporal_config_of(preset: str, options: Mapping[str, object] | None = None) -> TemporalModuleConfig:
     """The temporal-module configuration ``build_model(preset, **options)`` would use (no model built)."""
-    if preset not in PRESETS:
-        raise ValueError(f"unknown model preset {preset!r}; valid presets: {sorted(PRESETS)}")
-    parsed = parse_options(options or {})
-    extra = sorted(set(parsed) - set(TEMPORAL_OPTIONS))
+    extra = sorted(set(options or {}) - set(TEMPORAL_OPTIONS))
     if extra:
         raise ValueError(f"options {extra} are not temporal-module options; use {sorted(TEMPORAL_OPTIONS)}")
-    return TemporalModuleConfig(**{**PRESETS[preset].temporal, **parsed})
+    return model_config(preset, **(options or {})).temporal
 
 
 def network_sweep(

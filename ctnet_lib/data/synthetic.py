@@ -143,13 +143,13 @@ def _background(rng: np.random.Generator, size: int) -> np.ndarray:
     return np.clip(base + 0.4 * texture + stripes[..., None], 0, 1).astype(np.float32)
 
 
-def _polygon(kind: str, aspect: float, rng: np.random.Generator) -> np.ndarray | None:
+def _polygon(outline: str, aspect: float, rng: np.random.Generator) -> np.ndarray | None:
     """Vertices (counter-clockwise, unit half-width) of a convex shape, or ``None`` for an ellipse."""
-    if kind == "box":
+    if outline == "box":
         return np.array([[-1, -aspect], [1, -aspect], [1, aspect], [-1, aspect]])
-    if kind == "triangle":
+    if outline == "triangle":
         return np.array([[-1, -aspect], [1, 0], [-1, aspect]])
-    if kind == "kite":
+    if outline == "kite":
         tail = rng.uniform(-0.6, -0.2)
         return np.array([[-1, 0], [tail, -aspect], [1, 0], [tail, aspect]])
     return None

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 LAYER_NAMES = ("layer1", "layer2", "layer3", "layer4")
 NAMED_SELECTIONS = ("every_other", "all_but_first", "all", "none")
+DEFAULT_REPLACE = "every_other"  # the paper's 7 blocks of ResNet-50
 
 
 def select_blocks(spec: str, blocks_per_layer: Sequence[int]) -> dict[str, tuple[int, ...]]:

@@ -1,4 +1,8 @@
-"""Preset registry and ``build_model``: one name per (temporal module family, backbone)."""
+"""Model presets and ``build_model``: one name per (temporal module family, backbone).
+
+Options are parsed once, at the edge, into a frozen ``ModelConfig`` (``model_config``); building a
+model, ``ctnet train`` (before it touches data) and the analysis all use that one parse.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,11 @@ from typing import Any
 
 from torch import nn
 
+from ctnet_lib.models.block_selection import DEFAULT_REPLACE, select_blocks
 from ctnet_lib.models.pretrained import load_imagenet_weights
-from ctnet_lib.models.resnet import BACKBONES, VideoResNet
+from ctnet_lib.models.resnet import BACKBONES, BackboneSpec, VideoResNet
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig
+from ctnet_lib.options import parse_bool, parse_kernels, parse_last_sub_dim
 
 FAMILIES: dict[str, dict[str, Any]] = {
     "tsn": {"kind": "none"},
@@ -23,14 +29,16 @@ FAMILIES: dict[str, dict[str, Any]] = {
 
 
 @dataclass(frozen=True)
-class Preset:
+class ModelPreset:
+    """A named model: its backbone and the temporal-module fields its family fixes."""
+
     name: str
     backbone: str
     temporal: Mapping[str, Any] = field(default_factory=dict)
 
 
-PRESETS: dict[str, Preset] = {
-    f"{family}_{backbone}": Preset(f"{family}_{backbone}", backbone, temporal)
+PRESETS: dict[str, ModelPreset] = {
+    f"{family}_{backbone}": ModelPreset(f"{family}_{backbone}", backbone, temporal)
     for family, temporal in FAMILIES.items()
     for backbone in BACKBONES
 }
@@ -41,43 +49,13 @@ def list_presets() -> list[str]:
     return sorted(PRESETS)
 
 
-def _as_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"{value!r} is not a boolean (use true or false)")
-
-
-def parse_kernels(text: str) -> tuple[int, ...]:
-    """'3,5' -> (3, 5); raises ValueError naming the text when it holds a non-integer."""
-    try:
-        return tuple(int(k) for k in text.replace(" ", "").split(",") if k)
-    except ValueError:
-        raise ValueError(f"kernels {text!r} must be comma-separated odd integers such as 3 or 1,3") from None
-
-
-def _as_kernels(value: Any) -> tuple[int, ...]:
-    if isinstance(value, int):
-        return (value,)
-    if isinstance(value, str):
-        return parse_kernels(value)
-    return tuple(int(v) for v in value)
-
-
-def _as_last_sub_dim(value: Any) -> int | None:
-    return None if value is None or str(value).strip().lower() == "balanced" else int(value)
-
-
 TEMPORAL_OPTIONS: dict[str, Callable[[Any], Any]] = {
+    "kind": str,
     "num_sub_dims": int,
-    "last_sub_dim": _as_last_sub_dim,
-    "kernels": _as_kernels,
+    "last_sub_dim": parse_last_sub_dim,
+    "kernels": parse_kernels,
     "connection": str,
-    "pwconv": _as_bool,
+    "pwconv": parse_bool,
     "excitation": str,
     "te_reduction": int,
     "se_reduction": int,
@@ -99,29 +77,59 @@ def parse_options(options: Mapping[str, Any]) -> dict[str, Any]:
     return parsed
 
 
+def _check_preset(name: str) -> None:
+    if name not in PRESETS:
+        raise ValueError(f"unknown model preset {name!r}; valid presets: {', '.join(list_presets())}")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A video model, parsed and validated: preset, temporal module, replaced blocks, head dropout and
+    the optional torchvision checkpoint path (make one with ``model_config``)."""
+
+    preset: str
+    temporal: TemporalModuleConfig
+    replace: str = DEFAULT_REPLACE
+    dropout: float = 0.5
+    pretrained: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_preset(self.preset)
+        if self.temporal.has_module:
+            select_blocks(self.replace, self.backbone.blocks_per_layer)
+
+    @property
+    def backbone(self) -> BackboneSpec:
+        """Depth and width of the preset's ResNet."""
+        return BACKBONES[PRESETS[self.preset].backbone]
+
+
+def model_config(name: str, **options: Any) -> ModelConfig:
+    """Preset ``name`` with ``options`` (strings from the CLI or notebooks, or typed values), validated.
+
+    Raises ValueError naming an unknown preset or option, or a value that does not fit (for example
+    ``kernels`` with more sizes than ``num_sub_dims``, or a ``replace`` naming a missing block).
+    """
+    _check_preset(name)
+    parsed = parse_options(options)
+    temporal_options = {k: v for k, v in parsed.items() if k in TEMPORAL_OPTIONS}
+    temporal = TemporalModuleConfig(**{**PRESETS[name].temporal, **temporal_options})
+    return ModelConfig(name, temporal, **{k: v for k, v in parsed.items() if k in MODEL_OPTIONS})
+
+
 def build_model(name: str, num_classes: int = 174, num_frames: int = 8, **options: Any) -> nn.Module:
     """A video model x: (N, 3, T, H, W) -> logits (N, num_classes) from preset ``name``.
 
-    ``options`` (see SPEC section 5): num_sub_dims, last_sub_dim (int or 'balanced'), kernels
+    ``options`` (see SPEC section 5): kind (a registered temporal-module kind, overriding the
+    preset's), num_sub_dims, last_sub_dim (int or 'balanced'), kernels
     ('3,3'), connection, pwconv, excitation, replace, dropout, pretrained (path of a torchvision
     ResNet checkpoint). ``num_frames`` is the default clip length recorded on the model; the network
     itself accepts any T.
     """
-    if name not in PRESETS:
-        raise ValueError(f"unknown model preset {name!r}; valid presets: {', '.join(list_presets())}")
-    preset = PRESETS[name]
-    parsed = parse_options(options)
-    temporal_options = {k: v for k, v in parsed.items() if k in TEMPORAL_OPTIONS}
-    temporal = TemporalModuleConfig(**{**preset.temporal, **temporal_options})
-    model = VideoResNet(
-        BACKBONES[preset.backbone],
-        num_classes,
-        temporal,
-        replace=parsed.get("replace", "every_other"),
-        dropout=parsed.get("dropout", 0.5),
-    )
+    config = model_config(name, **options)
+    model = VideoResNet(config.backbone, num_classes, config.temporal, config.replace, config.dropout)
     model.preset_name = name
     model.num_frames = num_frames
-    if parsed.get("pretrained"):
-        model.pretrained_report = load_imagenet_weights(model, parsed["pretrained"])
+    if config.pretrained:
+        model.pretrained_report = load_imagenet_weights(model, config.pretrained)
     return model

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from ctnet_lib.models.block_selection import LAYER_NAMES, select_blocks
+from ctnet_lib.models.block_selection import DEFAULT_REPLACE, LAYER_NAMES, select_blocks
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig, build_temporal_module
 
 
@@ -90,12 +90,12 @@ class VideoResNet(nn.Module):
         backbone: BackboneSpec,
         num_classes: int,
         temporal: TemporalModuleConfig,
-        replace: str = "every_other",
+        replace: str = DEFAULT_REPLACE,
         dropout: float = 0.5,
     ) -> None:
         super().__init__()
         self.temporal_config = temporal
-        chosen = {} if temporal.kind == "none" else select_blocks(replace, backbone.blocks_per_layer)
+        chosen = select_blocks(replace, backbone.blocks_per_layer) if temporal.has_module else {}
         self.replaced_blocks = {name: idx for name, idx in chosen.items() if idx}
         self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)

@@ -13,25 +13,36 @@ ReLU follow the module, as they followed the 3x3 conv it replaces.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from torch import Tensor, nn
 
 from ctnet_lib.ops.conv_bn_act import ConvBnAct3d, conv3d
 from ctnet_lib.ops.factorisation import factorise
-from ctnet_lib.ops.tensor_separable_conv import (
-    CONNECTIONS,
-    EXCITATIONS,
-    TensorSeparableConv,
-    mixing_layout,
-    permute_channel_layout,
+from ctnet_lib.ops.module_registry import (
+    NO_MODULE,
+    CostBuilder,
+    ModuleKind,
+    PaperClaim,
+    Size3,
+    Step,
+    StepStructure,
+    box,
+    dense_mixing,
+    module_kind,
+    own_channel,
+    register_module_kind,
+    unchanged,
 )
+from ctnet_lib.ops.tensor_separable_conv import CONNECTIONS, EXCITATIONS
 
 
 @dataclass(frozen=True)
 class TemporalModuleConfig:
-    """Every architectural knob of a temporal module (only ``kind='ct'`` reads the CT fields)."""
+    """Every architectural knob of a temporal module (only ``kind='ct'`` reads the CT fields).
+
+    ``kind`` is a registered kind (``module_registry``) or 'none' (the plain 2D 3x3 conv).
+    """
 
     kind: str = "ct"
     num_sub_dims: int = 2
@@ -45,8 +56,8 @@ class TemporalModuleConfig:
     kernel_per_sub_dim: tuple[int, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.kind not in TEMPORAL_MODULES:
-            raise ValueError(f"temporal module kind {self.kind!r} is not one of {sorted(TEMPORAL_MODULES)}")
+        if self.kind != NO_MODULE:
+            module_kind(self.kind)
         if self.num_sub_dims < 1:
             raise ValueError(f"num_sub_dims={self.num_sub_dims} must be >= 1")
         kernels = tuple(int(k) for k in self.kernels)
@@ -65,6 +76,15 @@ class TemporalModuleConfig:
             raise ValueError(f"excitation={self.excitation!r} is not one of {EXCITATIONS}")
         object.__setattr__(self, "kernel_per_sub_dim", kernels)
 
+    @property
+    def has_module(self) -> bool:
+        """False for kind 'none', which keeps the plain 2D 3x3 conv."""
+        return self.kind != NO_MODULE
+
+    def sizes(self, channels: int) -> tuple[int, ...]:
+        """Sub-dimension sizes (C1, ..., CK) of ``channels`` under num_sub_dims and last_sub_dim."""
+        return factorise(channels, self.num_sub_dims, self.last_sub_dim)
+
     def with_options(self, **options: object) -> TemporalModuleConfig:
         """A copy with some fields changed (validated again)."""
         return replace(self, **options)
@@ -80,6 +100,28 @@ class C3DModule(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.conv(x)
 
+def _c3d_cost(
+    builder: CostBuilder, channels: int, config: TemporalModuleConfig, thw: Size3
+) -> tuple[int, ...]:
+    volume = channels * thw[0] * thw[1] * thw[2]
+    builder.conv("module", "3D conv", "full 3x3x3", volume, 27 * channels, channels, False,
+                 ("C·THW·C·27", "27·C²"))
+    return (channels,)
+
+
+C3D = register_module_kind(ModuleKind(
+    name="c3d",
+    label="C3D",
+    module_type=C3DModule,
+    build=lambda channels, config, stride: C3DModule(channels, stride),
+    steps=lambda module: [Step("full 3x3x3", module, unchanged)],
+    cost_terms=_c3d_cost,
+    structure=lambda config, channels: [StepStructure("full 3x3x3", dense_mixing(channels), box(3, 3, 3))],
+    paper_claims=lambda config, channels: [PaperClaim("STC", channels, (3, 3, 3))],
+    as_ct=lambda config: TemporalModuleConfig(kind="ct", num_sub_dims=1, kernels=(3,), connection="coupled"),
+    baseline=True,
+))
+
 
 class R2Plus1DModule(nn.Module):
     """Full 1x3x3 spatial conv, BN, ReLU, then full 3x1x1 temporal conv (Tran et al., 2018)."""
@@ -91,6 +133,34 @@ class R2Plus1DModule(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.temporal(self.spatial(x))
+
+def _r2plus1d_cost(
+    builder: CostBuilder, channels: int, config: TemporalModuleConfig, thw: Size3
+) -> tuple[int, ...]:
+    volume = channels * thw[0] * thw[1] * thw[2]
+    builder.conv("module", "spatial conv", "full 1x3x3", volume, 9 * channels, channels, False,
+                 ("C·THW·C·9", "9·C²"))
+    builder.bn("module", "BN", "after spatial conv", volume, channels, ("C·THW", "C"))
+    builder.conv("module", "temporal conv", "full 3x1x1", volume, 3 * channels, channels, False,
+                 ("C·THW·C·3", "3·C²"))
+    return (channels,)
+
+
+R2PLUS1D = register_module_kind(ModuleKind(
+    name="r2plus1d",
+    label="R(2+1)D",
+    module_type=R2Plus1DModule,
+    build=lambda channels, config, stride: R2Plus1DModule(channels, stride),
+    steps=lambda module: [Step("full 1x3x3", module.spatial, unchanged),
+                          Step("full 3x1x1", module.temporal, unchanged)],
+    cost_terms=_r2plus1d_cost,
+    structure=lambda config, channels: [StepStructure("full 1x3x3", dense_mixing(channels), box(1, 3, 3)),
+                                        StepStructure("full 3x1x1", dense_mixing(channels), box(3, 1, 1))],
+    paper_claims=lambda config, channels: [PaperClaim("SC", channels, (1, 3, 3)),
+                                           PaperClaim("TC", channels, (3, 3, 3))],
+    as_ct=lambda config: TemporalModuleConfig(kind="ct", num_sub_dims=1, kernels=(3,), connection="serial"),
+    baseline=True,
+))
 
 
 class CSNModule(nn.Module):
@@ -104,55 +174,38 @@ class CSNModule(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.depthwise(self.pointwise(x))
 
-
-class CTModule(nn.Module):
-    """Channel Tensorization Module: K tensor separable sub-operations over C = C1 x ... x CK.
-
-    Sub-operation k mixes sub-dimension k (the larger sizes first). With ``pwconv`` a dense
-    1x1x1 conv -> BN -> ReLU sits between consecutive sub-operations (not after the last).
-    """
-
-    def __init__(self, channels: int, config: TemporalModuleConfig, stride: int = 1) -> None:
-        super().__init__()
-        self.sizes = factorise(channels, config.num_sub_dims, config.last_sub_dim)
-        self.layouts = [mixing_layout(k, len(self.sizes)) for k in range(len(self.sizes))]
-        self.sub_ops = nn.ModuleList(
-            TensorSeparableConv(
-                channels, size, kernel, config.connection, config.excitation,
-                stride=stride if k == 0 else 1,
-                te_reduction=config.te_reduction, se_reduction=config.se_reduction,
-            )
-            for k, (size, kernel) in enumerate(zip(self.sizes, config.kernel_per_sub_dim, strict=True))
-        )
-        self.pwconvs = nn.ModuleList(
-            ConvBnAct3d(channels, channels, 1) for _ in range(len(self.sizes) - 1) if config.pwconv
-        )
-
-    def forward(self, x: Tensor) -> Tensor:
-        layout = tuple(range(len(self.sizes)))
-        for k, sub_op in enumerate(self.sub_ops):
-            x = permute_channel_layout(x, self.sizes, layout, self.layouts[k])
-            layout = self.layouts[k]
-            x = sub_op(x)
-            if k < len(self.pwconvs):
-                x = self.pwconvs[k](x)
-        return permute_channel_layout(x, self.sizes, layout, tuple(range(len(self.sizes))))
+def _csn_cost(
+    builder: CostBuilder, channels: int, config: TemporalModuleConfig, thw: Size3
+) -> tuple[int, ...]:
+    volume = channels * thw[0] * thw[1] * thw[2]
+    builder.conv("module", "point-wise conv", "full 1x1x1", volume, channels, channels, False,
+                 ("C·THW·C", "C²"))
+    builder.bn("module", "BN", "after point-wise conv", volume, channels, ("C·THW", "C"))
+    builder.conv("module", "depth-wise conv", "3x3x3, groups=C", volume, 27, channels, False,
+                 ("C·THW·27", "27·C"))
+    return (channels,)
 
 
-ModuleFactory = Callable[[int, TemporalModuleConfig, int], nn.Module]
-
-TEMPORAL_MODULES: dict[str, ModuleFactory | None] = {
-    "none": None,
-    "c3d": lambda c, cfg, s: C3DModule(c, s),
-    "r2plus1d": lambda c, cfg, s: R2Plus1DModule(c, s),
-    "csn": lambda c, cfg, s: CSNModule(c, s),
-    "ct": CTModule,
-}
+CSN = register_module_kind(ModuleKind(
+    name="csn",
+    label="CSN",
+    module_type=CSNModule,
+    build=lambda channels, config, stride: CSNModule(channels, stride),
+    steps=lambda module: [Step("full 1x1x1", module.pointwise, unchanged),
+                          Step("depth-wise 3x3x3", module.depthwise, unchanged)],
+    cost_terms=_csn_cost,
+    structure=lambda config, channels: [
+        StepStructure("full 1x1x1", dense_mixing(channels), box(1, 1, 1)),
+        StepStructure("depth-wise 3x3x3", own_channel(channels), box(3, 3, 3)),
+    ],
+    paper_claims=lambda config, channels: [PaperClaim("C", channels, (1, 1, 1)),
+                                           PaperClaim("ST", channels, (3, 3, 3))],
+    as_ct=lambda config: TemporalModuleConfig(kind="ct", num_sub_dims=2, last_sub_dim=1, kernels=(1, 3),
+                                              connection="coupled"),
+    baseline=True,
+))
 
 
 def build_temporal_module(channels: int, config: TemporalModuleConfig, stride: int = 1) -> nn.Module:
     """The temporal module of ``config.kind`` for ``channels`` channels (kind 'none' has no module)."""
-    factory = TEMPORAL_MODULES[config.kind]
-    if factory is None:
-        raise ValueError("kind 'none' keeps the 2D 3x3 conv; there is no temporal module to build")
-    return factory(channels, config, stride)
+    return module_kind(config.kind).build(channels, config, stride)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import papermill
 
-from ctnet_lib.cli import CliError
+from ctnet_lib.options import CliError
 
 
 def find_notebooks(notebooks_dir: Path) -> dict[str, Path]:
@@ -34,3 +36,8 @@ def declared_parameters(notebook: Path) -> dict[str, dict[str, str]]:
     """Parameters of the notebook's ``parameters`` cell, as papermill infers them:
     ``{name: {"name", "inferred_type_name", "default", "help"}}`` (default and help are source text)."""
     return papermill.inspect_notebook(notebook)
+
+
+def parameter_defaults(notebook: Path) -> dict[str, Any]:
+    """``{name: value}`` of the notebook's ``parameters`` cell (values are plain literals)."""
+    return {name: ast.literal_eval(info["default"]) for name, info in declared_parameters(notebook).items()}

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from ctnet_lib.cli import CliError
+from ctnet_lib.options import CliError
 
 PRESET_KEYS = ("description", "defaults", "notebooks")
 
@@ -133,3 +133,22 @@ def _check_overrides(overrides: Mapping[str, Any], declared: Mapping[str, Collec
             f"-p {', '.join(unknown)}: no selected notebook declares it; "
             f"valid parameters: {', '.join(valid) or 'none'}"
         )
+
+
+def values_equal_to_defaults(preset: Preset, defaults: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Preset entries that restate a notebook default (``defaults``: {stem: {name: value}}).
+
+    A per-notebook value is redundant when it equals that notebook's default; a shared default when it
+    equals the default of every notebook that declares it. A preset holds only what differs.
+    """
+    redundant = [
+        f"{stem}.{name}={value!r}"
+        for stem, values in preset.notebooks.items()
+        for name, value in values.items()
+        if name in defaults.get(stem, {}) and defaults[stem][name] == value
+    ]
+    for name, value in preset.defaults.items():
+        declaring = [values[name] for values in defaults.values() if name in values]
+        if declaring and all(default == value for default in declaring):
+            redundant.append(f"defaults.{name}={value!r}")
+    return redundant

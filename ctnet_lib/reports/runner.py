@@ -19,8 +19,8 @@ import papermill
 from jupyter_client.kernelspec import KernelSpecManager
 from papermill.exceptions import PapermillExecutionError
 
-from ctnet_lib.cli import CliError
 from ctnet_lib.io_utils import atomic_output
+from ctnet_lib.options import CliError
 from ctnet_lib.reports.html_export import export_html
 from ctnet_lib.reports.layout import FALLBACK_KERNEL, PREFERRED_KERNEL
 

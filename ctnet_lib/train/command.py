@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ctnet_lib.cli import parse_set_options
 from ctnet_lib.devices import resolve_device
 from ctnet_lib.models import list_presets
+from ctnet_lib.options import parse_set_options
 from ctnet_lib.train.config import FLIPS, RECIPES, SAMPLINGS, VIEW_AVERAGES, load_config_file, make_config
 from ctnet_lib.train.distributed import distributed_session
 from ctnet_lib.train.experiment import evaluate_run, final_test, load_trained_model, train

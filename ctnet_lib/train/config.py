@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from ctnet_lib.models.presets import model_config
+
 __all__ = ["RECIPES", "TrainConfig", "load_config_file", "make_config"]
 
 SAMPLINGS = ("sparse", "dense")
@@ -106,6 +108,7 @@ class TrainConfig:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if "dropout" in self.model_options:
             raise ValueError("set dropout with the config field 'dropout', not in model_options")
+        model_config(self.model, **self.model_options)  # rejects a bad model option before any data
 
     @property
     def scaled_lr(self) -> float:

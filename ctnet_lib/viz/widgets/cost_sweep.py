@@ -19,9 +19,9 @@ from matplotlib.figure import Figure
 
 from ctnet_lib.analysis.formulas import divisors, network_cost, temporal_module_cost
 from ctnet_lib.analysis.latency import resnet50_stage_shapes
-from ctnet_lib.models.presets import parse_kernels
 from ctnet_lib.ops.factorisation import FactorisationError, prime_factor_count
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig
+from ctnet_lib.options import parse_kernels
 from ctnet_lib.viz.widgets.live_view import STYLE, LiveView
 
 SWEEPS = ("C2", "K", "kernels")

@@ -14,10 +14,10 @@ from functools import partial
 import ipywidgets as widgets
 from IPython.display import display
 
-from ctnet_lib.analysis.channel_mixing import channel_order
+from ctnet_lib.analysis.channel_mixing import fibre_order
 from ctnet_lib.analysis.field_table import field_summary
 from ctnet_lib.analysis.interaction_field import InteractionField, interaction_fields
-from ctnet_lib.ops.factorisation import FactorisationError, factorise
+from ctnet_lib.ops.factorisation import FactorisationError
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig
 from ctnet_lib.viz.field_figures import channel_matrix_figure, field_slices_figure, field_voxels_figure
 from ctnet_lib.viz.widgets.live_view import STYLE, LiveView, ModuleControls
@@ -78,12 +78,12 @@ class FieldExplorer(LiveView):
         return self.module.config()
 
     def channel_order(self) -> list[int] | None:
-        """Channel order of the matrix view: fibres of C1 contiguous for a CT-Module when asked."""
+        """Channel order of the matrix view: fibres of C1 contiguous when asked, for a module that is its
+        own CT form (a CT-Module; the baselines keep the original order)."""
         config = self.state.config
-        if config is None or config.kind != "ct" or not self.fibre_order.value:
+        if config is None or not self.fibre_order.value:
             return None
-        sizes = factorise(self.state.channels, config.num_sub_dims, config.last_sub_dim)
-        return channel_order(sizes, 0).tolist()
+        return fibre_order(config, self.state.channels)
 
     def _sync_ranges(self) -> None:
         """Keep option lists and slider ranges consistent with C and the input size (a new size

@@ -12,10 +12,10 @@ from typing import Any
 import ipywidgets as widgets
 
 from ctnet_lib.analysis.formulas import divisors
-from ctnet_lib.models.presets import parse_kernels
+from ctnet_lib.ops.module_registry import module_kinds
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig
+from ctnet_lib.options import parse_kernels
 
-KINDS = (("CT-Module", "ct"), ("C3D", "c3d"), ("R(2+1)D", "r2plus1d"), ("CSN", "csn"))
 STYLE = {"description_width": "9em"}
 
 
@@ -26,7 +26,8 @@ class ModuleControls:
     def __init__(self, channels: int, channel_choices: tuple[int, ...], kind: str = "ct",
                  num_sub_dims: int = 2, last_sub_dim: str | int = "balanced", kernels: str = "3",
                  connection: str = "parallel", pwconv: bool = False, excitation: str | None = None) -> None:
-        self.kind = widgets.Dropdown(options=KINDS, value=kind, description="module", style=STYLE)
+        kinds = [(entry.label, entry.name) for entry in module_kinds()]
+        self.kind = widgets.Dropdown(options=kinds, value=kind, description="module", style=STYLE)
         self.channels = widgets.Dropdown(options=sorted({*channel_choices, channels}), value=channels,
                                          description="channels C", style=STYLE)
         self.num_sub_dims = widgets.IntSlider(value=num_sub_dims, min=1, max=4, description="K", style=STYLE,

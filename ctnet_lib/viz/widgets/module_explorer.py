@@ -15,17 +15,17 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 
-from ctnet_lib.analysis.channel_mixing import channel_order, mixing_matrices
+from ctnet_lib.analysis.channel_mixing import mixing_matrices
 from ctnet_lib.analysis.complexity import CONVENTIONS
-from ctnet_lib.analysis.equivalence import EQUIVALENT_CT_CONFIGS
 from ctnet_lib.analysis.formulas import ModuleCost, full_3d_conv_cost, temporal_module_cost
-from ctnet_lib.ops.factorisation import FactorisationError, factorise
+from ctnet_lib.ops.channel_groups import channel_order
+from ctnet_lib.ops.factorisation import FactorisationError
+from ctnet_lib.ops.module_registry import baseline_kinds, ct_form
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig
 from ctnet_lib.viz.mixing_figures import mixing_figure_static
 from ctnet_lib.viz.widgets.live_view import STYLE, LiveView, ModuleControls
 
 CHANNEL_CHOICES = (8, 12, 16, 24, 32, 64, 128, 256, 512)
-BASELINE_LABELS = {"c3d": "C3D", "r2plus1d": "R(2+1)D", "csn": "CSN"}
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def cost_comparison(
 
     Columns: module, macs, params, macs_vs_full3d (fraction of the full 3D conv's MACs).
     """
-    baselines = {label: TemporalModuleConfig(kind=kind) for kind, label in BASELINE_LABELS.items()}
+    baselines = {kind.label: TemporalModuleConfig(kind=kind.name) for kind in baseline_kinds()}
     rows = []
     for label, module_config in {"this module": config, **baselines}.items():
         cost = temporal_module_cost(channels, module_config, *thw, convention)
@@ -101,10 +101,10 @@ class ModuleExplorer(LiveView):
         try:
             config = self.config()
             cost = temporal_module_cost(channels, config, *thw, self.convention.value)
-            mixing_config = config if config.kind == "ct" else EQUIVALENT_CT_CONFIGS[config.kind]
-            sizes = factorise(channels, mixing_config.num_sub_dims, mixing_config.last_sub_dim)
+            as_ct = ct_form(config)
+            sizes = as_ct.sizes(channels) if as_ct else ()
             comparison = cost_comparison(config, channels, thw, self.convention.value)
-            mixing = tuple(mixing_matrices(sizes, config.pwconv and config.kind == "ct"))
+            mixing = tuple(mixing_matrices(sizes, as_ct.pwconv)) if as_ct else ()
             return ModuleExplorerState(config, channels, thw, cost, sizes, mixing, comparison)
         except (ValueError, FactorisationError) as error:
             return ModuleExplorerState(None, channels, thw, None, (), (), pd.DataFrame(), str(error))
