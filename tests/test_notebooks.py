@@ -7,9 +7,11 @@ import nbformat
 import pandas as pd
 import pytest
 
-from ctnet_lib.reports.notebooks import declared_parameters
+from ctnet_lib.reports.notebooks import declared_parameters, parameter_defaults
 from ctnet_lib.reports.runner import resolve_kernel
 from ctnet_lib.reports.suite import plan_reports, run_suite
+from ctnet_lib.train import RECIPES, make_config, parameter_changes
+from ctnet_lib.train.engine import RESUMABLE_CHANGES, check_resumable
 from ctnet_lib.viz.complexity_figures import gmacs_by_stage
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,6 +49,38 @@ def test_notebook_has_one_parameters_cell_that_papermill_reads_completely(path):
     assert list(declared_parameters(path)) == assigned_names(cells[0].source)
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_parameters_cell_shows_at_most_ten_values_before_its_advanced_groups(path):
+    [cell] = parameter_cells(nbformat.read(path, as_version=4))
+    lines = cell.source.splitlines()
+    first = next((i for i, line in enumerate(lines) if line.startswith("# advanced")), len(lines))
+    assert len(assigned_names("\n".join(lines[:first]))) <= 10
+
+
+def built_config(path: Path, name: str):
+    """The TrainConfig that notebook ``path`` assigns to ``name``, built from its parameter defaults."""
+    notebook = nbformat.read(path, as_version=4)
+    [statement] = [node for cell in notebook.cells if cell.cell_type == "code"
+                   for node in ast.parse(cell.source).body
+                   if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == name]
+    namespace = {**parameter_defaults(path), "make_config": make_config,
+                 "parameter_changes": parameter_changes}
+    exec(compile(ast.Module([statement], []), str(path), "exec"), namespace)
+    return namespace[name]
+
+
+def test_training_report_and_saliency_fallback_train_the_same_recipe_by_default():
+    notebooks = REPO / "notebooks"
+    trained = built_config(notebooks / "04_training.ipynb", "config")
+    fallback = built_config(notebooks / "05_saliency_tubes.ipynb", "fallback")
+    assert {k: v for k, v in trained.to_dict().items() if k in RECIPES["synthetic"]} == {
+        k: list(v) if isinstance(v, tuple) else v for k, v in RECIPES["synthetic"].items()}
+    ignored = RESUMABLE_CHANGES | {"model"}
+    recipe = {k: v for k, v in trained.to_dict().items() if k not in ignored}
+    assert recipe == {k: v for k, v in fallback.to_dict().items() if k not in ignored}
+    check_resumable(fallback.to_dict(), trained.replace(model=fallback.model), Path("run"))
+
+
 def test_quickstart_declares_the_parameters_the_presets_set():
     assert set(declared_parameters(REPO / "notebooks" / "00_quickstart.ipynb")) == {
         "model", "num_frames", "size", "num_classes", "device"
@@ -67,7 +101,7 @@ def test_notebook_runs_with_the_smoke_preset_without_an_error(path, tmp_path, mo
     """Run in isolation: data caches and checkpoints go to tmp_path, so nothing is reused or left behind."""
     monkeypatch.setenv("CTNET_CACHE_DIR", str(tmp_path / "cache"))
     declared = declared_parameters(path)
-    overrides = {name: str(tmp_path / "runs") for name in ("checkpoint_dir", "run_dir") if name in declared}
+    overrides = {"run_dir": str(tmp_path / "runs")} if "run_dir" in declared else {}
     plan = plan_reports("smoke", [path.stem], overrides, notebooks_dir=REPO / "notebooks",
                         presets_dir=REPO / "reports" / "presets")
     [result] = run_suite(plan, resolve_kernel(), tmp_path, progress_bar=False, cell_timeout_s=CELL_TIMEOUT_S)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from ctnet_lib.reports.notebooks import find_notebooks, parameter_defaults
-from ctnet_lib.reports.presets import Preset, available_presets, load_preset, values_equal_to_defaults
+from ctnet_lib.reports.presets import ReportPreset, available_presets, load_preset, values_equal_to_defaults
 
 REPO = Path(__file__).resolve().parents[1]
 PRESETS_DIR = REPO / "reports" / "presets"
@@ -19,6 +19,6 @@ def test_presets_hold_only_values_that_differ_from_the_notebook_defaults(name):
 
 def test_a_restated_default_is_found():
     defaults = {"a": {"size": 64, "seed": 0}, "b": {"seed": 0, "frames": 8}}
-    preset = Preset("p", defaults={"seed": 0, "frames": 4},
+    preset = ReportPreset("p", defaults={"seed": 0, "frames": 4},
                     notebooks={"a": {"size": 64}, "b": {"frames": 16}})
     assert values_equal_to_defaults(preset, defaults) == ["a.size=64", "defaults.seed=0"]

@@ -17,7 +17,7 @@ from ctnet_lib.reports.html_export import export_html
 from ctnet_lib.reports.index_page import merge_results, previous_results, write_index
 from ctnet_lib.reports.notebooks import declared_parameters, parameter_defaults
 from ctnet_lib.reports.presets import (
-    Preset,
+    ReportPreset,
     check_preset_notebooks,
     load_preset,
     parse_overrides,
@@ -116,7 +116,8 @@ def test_parse_overrides_reads_values_as_yaml():
 
 
 def test_resolve_parameters_passes_only_declared_names_with_precedence():
-    preset = Preset("p", defaults={"seed": 0, "device": "cpu", "size": 64}, notebooks={"a": {"size": 32}})
+    preset = ReportPreset("p", defaults={"seed": 0, "device": "cpu", "size": 64},
+                          notebooks={"a": {"size": 32}})
     declared = {"a": {"seed", "size"}, "b": {"size", "device", "epochs"}}
     resolved = resolve_parameters(preset, declared, {"size": 16, "epochs": 2})
     assert resolved == {"a": {"seed": 0, "size": 16}, "b": {"size": 16, "device": "cpu", "epochs": 2}}
@@ -127,18 +128,18 @@ def test_resolve_parameters_passes_only_declared_names_with_precedence():
 def test_override_that_no_selected_notebook_declares_is_an_error_listing_valid_names():
     message = "-p sise: no selected notebook declares it; valid parameters: seed, size"
     with pytest.raises(CliError, match=message):
-        resolve_parameters(Preset("p"), {"a": {"size", "seed"}}, {"sise": 3})
+        resolve_parameters(ReportPreset("p"), {"a": {"size", "seed"}}, {"sise": 3})
 
 
 def test_preset_entry_for_an_undeclared_parameter_is_an_error():
-    preset = Preset("p", notebooks={"a": {"frames": 4}})
+    preset = ReportPreset("p", notebooks={"a": {"frames": 4}})
     with pytest.raises(CliError, match="notebook a does not declare frames; it declares: size"):
         resolve_parameters(preset, {"a": {"size"}}, {})
 
 
 def test_preset_naming_an_unknown_notebook_is_an_error():
     with pytest.raises(CliError, match="unknown notebook 99_typo"):
-        check_preset_notebooks(Preset("p", notebooks={"99_typo": {}}), ["00_quickstart"])
+        check_preset_notebooks(ReportPreset("p", notebooks={"99_typo": {}}), ["00_quickstart"])
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ PRESET_KEYS = ("description", "defaults", "notebooks")
 
 
 @dataclass(frozen=True)
-class Preset:
+class ReportPreset:
     """One preset file: shared defaults and per-notebook parameters."""
 
     name: str
@@ -39,7 +39,7 @@ def available_presets(presets_dir: Path) -> list[str]:
     return sorted(path.stem for path in presets_dir.glob("*.yaml"))
 
 
-def load_preset(name: str, presets_dir: Path) -> Preset:
+def load_preset(name: str, presets_dir: Path) -> ReportPreset:
     """Read and check ``<presets_dir>/<name>.yaml``."""
     valid = available_presets(presets_dir)
     if name not in valid:
@@ -53,8 +53,8 @@ def load_preset(name: str, presets_dir: Path) -> Preset:
     return _preset_from_mapping(name, content, path)
 
 
-def _preset_from_mapping(name: str, content: Any, path: Path) -> Preset:
-    """Check the shape of a parsed preset file and build the :class:`Preset`."""
+def _preset_from_mapping(name: str, content: Any, path: Path) -> ReportPreset:
+    """Check the shape of a parsed preset file and build the :class:`ReportPreset`."""
     if not isinstance(content, dict) or set(content) - set(PRESET_KEYS):
         raise CliError(f"{path}: expected a mapping with the keys {', '.join(PRESET_KEYS)}")
     defaults = content.get("defaults") or {}
@@ -63,7 +63,7 @@ def _preset_from_mapping(name: str, content: Any, path: Path) -> Preset:
         raise CliError(f"{path}: 'defaults' must map parameter names to values")
     if not isinstance(notebooks, dict) or not all(isinstance(v or {}, dict) for v in notebooks.values()):
         raise CliError(f"{path}: 'notebooks' must map each notebook name to its parameters")
-    return Preset(
+    return ReportPreset(
         name=name,
         description=str(content.get("description") or ""),
         defaults=dict(defaults),
@@ -84,7 +84,7 @@ def parse_overrides(pairs: Sequence[Sequence[str]]) -> dict[str, Any]:
     return overrides
 
 
-def check_preset_notebooks(preset: Preset, notebook_names: Collection[str]) -> None:
+def check_preset_notebooks(preset: ReportPreset, notebook_names: Collection[str]) -> None:
     """Reject a preset that names a notebook the suite does not have (a typo or a stale entry)."""
     unknown = sorted(set(preset.notebooks) - set(notebook_names))
     if unknown:
@@ -95,7 +95,7 @@ def check_preset_notebooks(preset: Preset, notebook_names: Collection[str]) -> N
 
 
 def resolve_parameters(
-    preset: Preset, declared: Mapping[str, Collection[str]], overrides: Mapping[str, Any]
+    preset: ReportPreset, declared: Mapping[str, Collection[str]], overrides: Mapping[str, Any]
 ) -> dict[str, dict[str, Any]]:
     """Parameters to pass to each notebook: ``{stem: {name: value}}``.
 
@@ -108,7 +108,7 @@ def resolve_parameters(
 
 
 def _parameters_for(
-    preset: Preset, stem: str, names: set[str], overrides: Mapping[str, Any]
+    preset: ReportPreset, stem: str, names: set[str], overrides: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Merge defaults < per-notebook values < overrides for one notebook that declares ``names``."""
     specific = preset.notebooks.get(stem, {})
@@ -135,7 +135,7 @@ def _check_overrides(overrides: Mapping[str, Any], declared: Mapping[str, Collec
         )
 
 
-def values_equal_to_defaults(preset: Preset, defaults: Mapping[str, Mapping[str, Any]]) -> list[str]:
+def values_equal_to_defaults(preset: ReportPreset, defaults: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """Preset entries that restate a notebook default (``defaults``: {stem: {name: value}}).
 
     A per-notebook value is redundant when it equals that notebook's default; a shared default when it

@@ -10,7 +10,7 @@ from typing import Any
 from ctnet_lib.reports.index_page import write_index
 from ctnet_lib.reports.layout import NOTEBOOKS_DIR, OUTPUT_DIR, PRESETS_DIR
 from ctnet_lib.reports.notebooks import declared_parameters, find_notebooks, select_notebooks
-from ctnet_lib.reports.presets import Preset, check_preset_notebooks, load_preset, resolve_parameters
+from ctnet_lib.reports.presets import ReportPreset, check_preset_notebooks, load_preset, resolve_parameters
 from ctnet_lib.reports.runner import ReportResult, run_report
 
 
@@ -18,7 +18,7 @@ from ctnet_lib.reports.runner import ReportResult, run_report
 class ReportPlan:
     """The selected notebooks, what each declares, and the parameters each will get."""
 
-    preset: Preset
+    preset: ReportPreset
     notebooks: dict[str, Path]
     declared: dict[str, dict[str, dict[str, str]]]
     parameters: dict[str, dict[str, Any]]

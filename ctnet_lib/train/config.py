@@ -21,7 +21,7 @@ import yaml
 
 from ctnet_lib.models.presets import model_config
 
-__all__ = ["RECIPES", "TrainConfig", "load_config_file", "make_config"]
+__all__ = ["RECIPES", "TrainConfig", "load_config_file", "make_config", "parameter_changes"]
 
 SAMPLINGS = ("sparse", "dense")
 FLIPS = ("none", "plain", "classes")
@@ -168,6 +168,22 @@ def make_config(
         values.update(RECIPES[recipe])
     values.update(changes)
     return TrainConfig(**values)
+
+
+def parameter_changes(**values: Any) -> dict[str, Any]:
+    """The TrainConfig changes a notebook's parameters cell asks for, for :func:`make_config`.
+
+    ``None`` keeps the recipe's value (the parameter is left out); ``""`` (an empty path) and ``0`` for
+    ``short_side`` (keep frames as decoded) and ``threads`` (torch's default) become None; a
+    ``batch_size`` also sets ``base_batch_size``, so a notebook's ``lr`` is the rate at its batch size.
+    """
+    changes = {name: value for name, value in values.items() if value is not None}
+    for name, value in changes.items():
+        if value == "" or (name in ("short_side", "threads") and value == 0):
+            changes[name] = None
+    if "batch_size" in changes:
+        changes.setdefault("base_batch_size", changes["batch_size"])
+    return changes
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
