@@ -163,3 +163,18 @@ def test_cli_synth_writes_the_data_set(tmp_path, capsys):
     assert "20 videos written" in capsys.readouterr().out
     assert json.loads((out / "classes.json").read_text())["classes"][-1] == "disappearing"
     assert len(read_list_file(out / "val_frames.txt")) == 10
+
+
+def test_synth_command_and_train_config_take_the_look_of_the_videos_from_one_home():
+    from ctnet_lib.data.synthetic import DEFAULT_SETTINGS
+    from ctnet_lib.train import TrainConfig
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["data", "synth", "--out", "x"])
+    assert (args.frames, args.size, args.classes, args.seed, args.max_distractors) == (
+        DEFAULT_SETTINGS.num_frames, DEFAULT_SETTINGS.size, DEFAULT_SETTINGS.num_classes,
+        DEFAULT_SETTINGS.seed, DEFAULT_SETTINGS.max_distractors)
+    config = TrainConfig()
+    assert (config.synthetic_frames, config.synthetic_size, config.synthetic_classes) == (
+        DEFAULT_SETTINGS.num_frames, DEFAULT_SETTINGS.size, DEFAULT_SETTINGS.num_classes)

@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import time
 
-from ctnet_lib.data.synthetic import generate_synthetic_dataset
+from ctnet_lib.data.synthetic import (
+    DEFAULT_SETTINGS,
+    DEFAULT_TRAIN_PER_CLASS,
+    DEFAULT_VAL_PER_CLASS,
+    generate_synthetic_dataset,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,33 +33,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     synth.add_argument("--out", required=True, help="output folder (created if missing)")
     synth.add_argument(
-        "--train-per-class", type=int, default=32, metavar="N", help="training videos per class (default 32)"
+        "--train-per-class", type=int, default=DEFAULT_TRAIN_PER_CLASS, metavar="N",
+        help=f"training videos per class (default {DEFAULT_TRAIN_PER_CLASS})"
     )
     synth.add_argument(
-        "--val-per-class", type=int, default=8, metavar="N", help="validation videos per class (default 8)"
+        "--val-per-class", type=int, default=DEFAULT_VAL_PER_CLASS, metavar="N",
+        help=f"validation videos per class (default {DEFAULT_VAL_PER_CLASS})"
     )
-    synth.add_argument("--frames", type=int, default=16, metavar="T", help="frames per video (default 16)")
+    synth.add_argument("--frames", type=int, default=DEFAULT_SETTINGS.num_frames, metavar="T",
+                       help=f"frames per video (default {DEFAULT_SETTINGS.num_frames})")
     synth.add_argument(
         "--size",
         type=int,
-        default=64,
+        default=DEFAULT_SETTINGS.size,
         metavar="S",
-        help="frame height and width in pixels, even (default 64)",
+        help=f"frame height and width in pixels, even (default {DEFAULT_SETTINGS.size})",
     )
-    synth.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same videos")
+    synth.add_argument("--seed", type=int, default=DEFAULT_SETTINGS.seed,
+                       help="random seed; the same seed gives the same videos")
     synth.add_argument(
         "--classes",
         type=int,
-        default=8,
+        default=DEFAULT_SETTINGS.num_classes,
         choices=(2, 4, 6, 8, 10),
-        help="number of classes, taken in pairs (10 adds appearing/disappearing; default 8)",
+        help="number of classes, taken in pairs (10 adds appearing/disappearing; "
+        f"default {DEFAULT_SETTINGS.num_classes})",
     )
     synth.add_argument(
         "--max-distractors",
         type=int,
-        default=3,
+        default=DEFAULT_SETTINGS.max_distractors,
         metavar="N",
-        help="at most this many small randomly moving distractor shapes per video, 0 for none (default 3)",
+        help="at most this many small randomly moving distractor shapes per video, 0 for none "
+        f"(default {DEFAULT_SETTINGS.max_distractors})",
     )
     synth.add_argument(
         "--frames-dirs",

@@ -99,6 +99,14 @@ class SyntheticSettings:
         synthetic_class_list(self.num_classes)
 
 
+# The one home of the synthetic set's defaults: `ctnet data synth`, generate_synthetic_dataset and
+# TrainConfig's synthetic_* fields read them. The video counts differ on purpose: the command writes a
+# quick folder (these), a training run generates its own, larger set (TrainConfig).
+DEFAULT_SETTINGS = SyntheticSettings()
+DEFAULT_TRAIN_PER_CLASS = 32
+DEFAULT_VAL_PER_CLASS = 8
+
+
 @dataclass(frozen=True)
 class SyntheticDatasetFiles:
     """Where :func:`generate_synthetic_dataset` put things; list paths are relative to ``root``."""
@@ -357,17 +365,17 @@ def _check_settings_file(path: Path, settings: SyntheticSettings) -> None:
 
 def generate_synthetic_dataset(
     out_dir: str | Path,
-    num_train_per_class: int = 32,
-    num_val_per_class: int = 8,
-    num_frames: int = 16,
-    size: int = 64,
-    seed: int = 0,
+    num_train_per_class: int = DEFAULT_TRAIN_PER_CLASS,
+    num_val_per_class: int = DEFAULT_VAL_PER_CLASS,
+    num_frames: int = DEFAULT_SETTINGS.num_frames,
+    size: int = DEFAULT_SETTINGS.size,
+    seed: int = DEFAULT_SETTINGS.seed,
     *,
-    num_classes: int = 8,
+    num_classes: int = DEFAULT_SETTINGS.num_classes,
     write_frames: bool = False,
-    max_distractors: int = 3,
-    fps: int = 12,
-    qp: int = 20,
+    max_distractors: int = DEFAULT_SETTINGS.max_distractors,
+    fps: int = DEFAULT_SETTINGS.fps,
+    qp: int = DEFAULT_SETTINGS.qp,
 ) -> SyntheticDatasetFiles:
     """Write the synthetic data set into ``out_dir`` and return where everything is.
 

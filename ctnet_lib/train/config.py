@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from ctnet_lib.data.synthetic import DEFAULT_SETTINGS
 from ctnet_lib.models.presets import model_config
 
 __all__ = ["RECIPES", "TrainConfig", "load_config_file", "make_config", "parameter_changes"]
@@ -45,11 +46,11 @@ class TrainConfig:
     class_file: str | None = None  # classes.json (names, flip partners); optional
     num_classes: int | None = None  # None: from the class file, else 1 + the largest label
     synthetic_dir: str | None = None  # where the synthetic set lives; None: a cache folder
-    synthetic_classes: int = 8  # even, 2 to 10
-    synthetic_train_per_class: int = 48
+    synthetic_classes: int = DEFAULT_SETTINGS.num_classes  # even, 2 to 10
+    synthetic_train_per_class: int = 48  # a training set, larger than `ctnet data synth` writes
     synthetic_val_per_class: int = 16
-    synthetic_frames: int = 16  # frames per synthetic video
-    synthetic_size: int = 64  # synthetic frame side in pixels
+    synthetic_frames: int = DEFAULT_SETTINGS.num_frames  # frames per synthetic video
+    synthetic_size: int = DEFAULT_SETTINGS.size  # synthetic frame side in pixels
     num_frames: int = 8  # frames per clip T
     sampling: str = "sparse"  # 'sparse' (TSN segments) or 'dense' (strided window)
     dense_stride: int = 2  # frame step of dense windows
