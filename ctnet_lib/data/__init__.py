@@ -5,14 +5,16 @@ Layouts: decoders return uint8 RGB clips ``(T, H, W, 3)``; transforms keep that 
 ``Normalize`` gives float32 ``(3, T, H, W)``, the models' input.
 """
 
-from ctnet_lib.data.datasets import VideoClipDataset, read_sampled_frames
+from ctnet_lib.data.datasets import BAD_ITEMS, DataItemError, VideoClipDataset, read_sampled_frames
 from ctnet_lib.data.decoding import (
     DecordReader,
     FrameFolderReader,
     PyAVReader,
     VideoDecodeError,
     VideoReader,
+    check_frame_template,
     open_video,
+    probe_video,
 )
 from ctnet_lib.data.list_files import ClassList, ListFileError, VideoRecord, read_class_list, read_list_file
 from ctnet_lib.data.sampling import (
@@ -53,6 +55,7 @@ from ctnet_lib.data.transforms import (
 )
 
 __all__ = [
+    "BAD_ITEMS",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
     "SYNTHETIC_CLASS_PAIRS",
@@ -62,6 +65,7 @@ __all__ = [
     "ClipSampler",
     "ClipTransform",
     "Compose",
+    "DataItemError",
     "DecordReader",
     "DenseSampler",
     "FrameFolderReader",
@@ -79,6 +83,7 @@ __all__ = [
     "VideoDecodeError",
     "VideoReader",
     "VideoRecord",
+    "check_frame_template",
     "dense_test_indices",
     "dense_train_indices",
     "eval_transform",
@@ -86,6 +91,7 @@ __all__ = [
     "load_object_mask",
     "mask_path",
     "open_video",
+    "probe_video",
     "read_class_list",
     "read_list_file",
     "read_sampled_frames",

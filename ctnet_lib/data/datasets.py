@@ -1,7 +1,16 @@
-"""``VideoClipDataset``: a list file + a data root + a sampler + a transform, as a torch Dataset."""
+"""``VideoClipDataset``: a list file + a data root + a sampler + a transform, as a torch Dataset.
+
+An unreadable item (a missing, empty, truncated or corrupt video, a broken frame) either ends the
+reading with :class:`DataItemError` naming the list-file line (``bad_items="fail"``) or is replaced by
+the next readable item with a logged warning (``bad_items="skip"``), so one broken video does not end
+a long epoch. :meth:`VideoClipDataset.check` finds most such items in seconds, before training.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -10,12 +19,23 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ctnet_lib.data.decoding import Backend, open_video
+from ctnet_lib.data.decoding import Backend, VideoDecodeError, check_frame_template, open_video, probe_video
 from ctnet_lib.data.list_files import ListFormat, VideoRecord, read_list_file
 from ctnet_lib.data.sampling import ClipSampler
 from ctnet_lib.data.transforms import ClipTransform, Normalize
 
-__all__ = ["VideoClipDataset", "read_sampled_frames"]
+__all__ = ["BAD_ITEMS", "DataItemError", "VideoClipDataset", "read_sampled_frames"]
+
+BAD_ITEMS = ("fail", "skip")
+# what an unreadable item raises (FileNotFoundError and PIL's errors are OSErrors); other errors, such as
+# a crop larger than the frames, are wrong settings and always end the reading
+READ_ERRORS = (VideoDecodeError, OSError)
+_LOG = logging.getLogger(__name__)
+
+
+class DataItemError(ValueError):
+    """An item of a data set that cannot be read; the message names the list-file line, the file and the
+    fix."""
 
 
 def read_sampled_frames(
@@ -50,7 +70,13 @@ class VideoClipDataset(Dataset):
     torch's global generator, which the DataLoader seeds in each worker.
 
     ``transform`` takes uint8 ``(T, H, W, 3)`` clips and must end with :class:`Normalize` (the default is
-    ``Normalize()`` alone). ``decode_size=(height, width)`` resizes while decoding.
+    ``Normalize()`` alone). ``decode_size=(height, width)`` resizes while decoding. ``num_classes``: every
+    label of the list file must be below it.
+
+    ``bad_items="fail"``: an unreadable item raises :class:`DataItemError`. ``"skip"``: it is replaced by
+    the next readable item (in index order, wrapping round) with a logged warning, and items are
+    ``(clip, label, skipped)``, ``skipped`` being 1 when item ``index`` itself was unreadable (so the
+    skipped items of an epoch add up from its batches) and 0 otherwise.
     """
 
     def __init__(
@@ -67,8 +93,15 @@ class VideoClipDataset(Dataset):
         frame_template: str = "{:05d}.jpg",
         first_frame_index: int = 1,
         seed: int | None = None,
+        num_classes: int | None = None,
+        bad_items: str = "fail",
     ) -> None:
-        self.records: list[VideoRecord] = read_list_file(list_file, root, list_format)
+        if bad_items not in BAD_ITEMS:
+            raise ValueError(f"bad_items={bad_items!r} is not one of {BAD_ITEMS}")
+        check_frame_template(frame_template)
+        self.list_file = Path(list_file)
+        self.records: list[VideoRecord] = read_list_file(list_file, root, list_format, num_classes)
+        self.bad_items = bad_items
         self.sampler = sampler
         self.transform = Normalize() if transform is None else transform
         self.multi_view = multi_view
@@ -111,7 +144,54 @@ class VideoClipDataset(Dataset):
         )
         return frames
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+    def _where(self, index: int) -> str:
+        record = self.records[index]
+        return f"{record.where or self.list_file}: {record.path}"
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int] | tuple[torch.Tensor, int, int]:
+        if self.bad_items == "fail":
+            try:
+                return self.read_item(index)
+            except READ_ERRORS as error:
+                raise DataItemError(f"{self._where(index)}: {error}") from error
+        for offset in range(len(self)):
+            candidate = (index + offset) % len(self)
+            try:
+                return (*self.read_item(candidate), int(offset > 0))
+            except READ_ERRORS as error:
+                _LOG.warning("skipping an unreadable item (bad_items='skip'): %s: %s", self._where(candidate),
+                             error)
+        raise DataItemError(f"{self.list_file}: none of its {len(self)} items can be read: check the data "
+                            "root and the files")
+
+    def check(self, threads: int | None = None) -> list[str]:
+        """Probe every item in ``threads`` threads (default: up to 8): its file or folder exists and
+        opens and its first frame decodes (see ``probe_video``). Returns one message per unreadable item,
+        in list order (``<list file>:<line>: <path>: <reason>``); with ``bad_items="fail"`` raises
+        :class:`DataItemError` with the first few instead, with ``"skip"`` logs them as warnings."""
+
+        def problem(index: int) -> str | None:
+            record = self.records[index]
+            try:
+                probe_video(record.path, frame_template=self.frame_template,
+                            first_frame_index=self.first_frame_index, num_frames=record.num_frames)
+            except READ_ERRORS as error:
+                return f"{self._where(index)}: {error}"
+            return None
+
+        with ThreadPoolExecutor(threads or min(8, os.cpu_count() or 1)) as pool:
+            problems = [text for text in pool.map(problem, range(len(self))) if text is not None]
+        if problems and self.bad_items == "fail":
+            raise DataItemError(
+                f"{len(problems)} of the {len(self)} items of {self.list_file} cannot be read (first: "
+                f"{'; '.join(problems[:3])}): fix or remove them, or train with bad_items='skip'"
+            )
+        for text in problems:
+            _LOG.warning("an unreadable item will be skipped: %s", text)
+        return problems
+
+    def read_item(self, index: int) -> tuple[torch.Tensor, int]:
+        """Item ``index`` as ``(clip, label)`` whatever ``bad_items`` says; read errors propagate."""
         record = self.records[index]
         generator = self.generator(index)
         views, labels = [], set()

@@ -30,7 +30,9 @@ __all__ = [
     "PyAVReader",
     "VideoDecodeError",
     "VideoReader",
+    "check_frame_template",
     "open_video",
+    "probe_video",
 ]
 
 Backend = Literal["auto", "decord", "pyav"]
@@ -74,6 +76,26 @@ def _import_decord() -> ModuleType | None:
         return None
 
 
+def _check_file(path: Path) -> None:
+    """Raise FileNotFoundError for a missing file and VideoDecodeError for an empty one."""
+    if not path.is_file():
+        raise FileNotFoundError(f"video {path} does not exist: check the data root and list file")
+    if path.stat().st_size == 0:
+        raise VideoDecodeError(f"{path} is empty (0 bytes): {_VIDEO_FIX}")
+
+
+def check_frame_template(template: str) -> None:
+    """Raise ValueError unless ``template`` turns each frame number into its own file name."""
+    fix = "use a format string with one integer field, such as '{:05d}.jpg' or 'img_{:05d}.jpg'"
+    try:
+        names = {template.format(index) for index in (0, 1)}
+    except (ValueError, IndexError, KeyError) as error:
+        raise ValueError(f"frame file-name template {template!r} cannot be formatted ({error}): "
+                         f"{fix}") from None
+    if len(names) < 2:
+        raise ValueError(f"frame file-name template {template!r} has no field for the frame number: {fix}")
+
+
 def _check_size(size: tuple[int, int] | None) -> None:
     if size is not None and (len(size) != 2 or min(size) < 1):
         raise ValueError(f"size must be (height, width) with positive values, got {size!r}")
@@ -90,8 +112,7 @@ class PyAVReader:
         _check_size(size)
         self.path = Path(path)
         self.size = size
-        if not self.path.is_file():
-            raise FileNotFoundError(f"video {self.path} does not exist: check the data root and list file")
+        _check_file(self.path)
         try:
             with av.open(str(self.path)) as container:
                 if not container.streams.video:
@@ -159,8 +180,7 @@ class DecordReader:
             raise ImportError("decord is not installed: `pip install decord`, or use backend='pyav'")
         self.path = Path(path)
         self.size = size
-        if not self.path.is_file():
-            raise FileNotFoundError(f"video {self.path} does not exist: check the data root and list file")
+        _check_file(self.path)
         height, width = size if size is not None else (-1, -1)
         try:
             self._reader = decord.VideoReader(
@@ -209,6 +229,7 @@ class FrameFolderReader:
         size: tuple[int, int] | None = None,
     ) -> None:
         _check_size(size)
+        check_frame_template(template)
         self.path = Path(folder)
         self.template = template
         self.first_index = first_index
@@ -279,9 +300,31 @@ def open_video(
         return DecordReader(path, size)
     if backend != "auto":
         raise ValueError(f"backend must be 'auto', 'decord' or 'pyav', got {backend!r}")
-    if _import_decord() is not None and path.is_file():
+    if _import_decord() is not None and path.is_file() and path.stat().st_size:
         try:
             return DecordReader(path, size)
         except VideoDecodeError:
             pass  # PyAV below either reads the file or raises an error that names it
     return PyAVReader(path, size)
+
+
+def probe_video(
+    path: str | Path, *, frame_template: str = "{:05d}.jpg", first_frame_index: int = 1,
+    num_frames: int | None = None,
+) -> None:
+    """Check quickly that ``path`` can be read: a video file's header opens (PyAV) and its first frame
+    decodes; a frame folder holds its first frame and that image opens. Raises FileNotFoundError or
+    :class:`VideoDecodeError` naming the file and the fix (a later frame can still be broken)."""
+    path = Path(path)
+    if path.is_dir():
+        FrameFolderReader(path, frame_template, first_frame_index, num_frames).get_frames([0])
+        return
+    _check_file(path)
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise VideoDecodeError(f"{path} has no video stream: {_VIDEO_FIX}")
+            if next(container.decode(video=0), None) is None:
+                raise VideoDecodeError(f"{path} holds no video frames: {_VIDEO_FIX}")
+    except av.FFmpegError as error:
+        raise VideoDecodeError(f"cannot open {path} with PyAV ({error}): {_VIDEO_FIX}") from error

@@ -6,14 +6,16 @@ Two list formats, one item per line, fields separated by white space, paths rela
 - ``<video_path> <label>``: a video file (Kinetics style).
 
 Blank lines and lines starting with ``#`` are skipped. A path may contain spaces (the numeric fields
-are taken from the end of the line).
+are taken from the end of the line). Windows line ends (CRLF) and a UTF-8 byte-order mark are accepted.
+A path listed twice is an error (it would weigh that video twice without anyone noticing).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -39,22 +41,39 @@ class ListFileError(ValueError):
 
 @dataclass(frozen=True)
 class VideoRecord:
-    """One item of a list file: an absolute ``path``, its ``label`` and, for frame folders, ``num_frames``."""
+    """One item of a list file: an absolute ``path``, its ``label``, for frame folders ``num_frames``, and
+    ``where`` it is listed (``<list file>:<line>``, for error messages; not part of equality)."""
 
     path: Path
     label: int
     num_frames: int | None = None
+    where: str = field(default="", compare=False)
+
+
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 def _is_int(text: str) -> bool:
-    return text.lstrip("-").isdigit()
+    return _INTEGER.fullmatch(text) is not None
 
 
-def _detect_format(fields: list[str]) -> Literal["frames", "videos"]:
-    return "frames" if len(fields) >= 3 and _is_int(fields[-1]) and _is_int(fields[-2]) else "videos"
+def _looks_like_frames(line: str) -> bool:
+    fields = line.split()
+    return len(fields) >= 3 and _is_int(fields[-1]) and _is_int(fields[-2])
 
 
-def _parse_line(line: str, fmt: Literal["frames", "videos"], where: str, root: Path) -> VideoRecord:
+def _detect_format(lines: list[str]) -> Literal["frames", "videos"]:
+    """The format most item lines have (ties: the first line's), so one malformed line, even the first,
+    is reported against the format of the others."""
+    frames = sum(_looks_like_frames(line) for line in lines)
+    if 2 * frames == len(lines):
+        return "frames" if _looks_like_frames(lines[0]) else "videos"
+    return "frames" if 2 * frames > len(lines) else "videos"
+
+
+def _parse_line(
+    line: str, fmt: Literal["frames", "videos"], where: str, root: Path, num_classes: int | None
+) -> VideoRecord:
     num_fields = 3 if fmt == "frames" else 2
     fields = line.strip().rsplit(maxsplit=num_fields - 1)
     if len(fields) != num_fields or not all(_is_int(f) for f in fields[1:]):
@@ -63,34 +82,52 @@ def _parse_line(line: str, fmt: Literal["frames", "videos"], where: str, root: P
     label = numbers[-1]
     if label < 0:
         raise ListFileError(f"{where}: the label must be >= 0 (labels count from 0), got {label}")
+    if num_classes is not None and label >= num_classes:
+        raise ListFileError(
+            f"{where}: label {label} is outside the {num_classes} classes (0 to {num_classes - 1}): fix the "
+            "label, or use the class file (or num_classes) that this list was made for"
+        )
     num_frames = numbers[0] if fmt == "frames" else None
     if num_frames is not None and num_frames < 1:
         raise ListFileError(f"{where}: num_frames must be >= 1, got {num_frames}")
-    return VideoRecord(path=root / fields[0], label=label, num_frames=num_frames)
+    return VideoRecord(path=root / fields[0], label=label, num_frames=num_frames, where=where)
 
 
 def read_list_file(
-    list_file: str | Path, root: str | Path | None = None, fmt: ListFormat = "auto"
+    list_file: str | Path,
+    root: str | Path | None = None,
+    fmt: ListFormat = "auto",
+    num_classes: int | None = None,
 ) -> list[VideoRecord]:
     """Parse a list file into records whose paths are ``root / <path>``.
 
-    ``root`` defaults to the list file's folder. ``fmt="auto"`` takes the format from the first item
+    ``root`` defaults to the list file's folder. ``fmt="auto"`` takes the format most item lines have
     (three fields ending in two integers: frame folders; otherwise videos); every line must then match.
+    ``num_classes``: labels must be below it. Raises :class:`ListFileError` naming the file and line.
     """
     list_file = Path(list_file)
     if not list_file.is_file():
         raise FileNotFoundError(f"list file {list_file} does not exist: check the path")
     root = list_file.parent if root is None else Path(root)
-    records: list[VideoRecord] = []
-    chosen: Literal["frames", "videos"] | None = None if fmt == "auto" else fmt
-    for number, line in enumerate(list_file.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        if chosen is None:
-            chosen = _detect_format(line.split())
-        records.append(_parse_line(line, chosen, f"{list_file}:{number}", root))
-    if not records:
+    try:
+        text = list_file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ListFileError(f"{list_file}: is not UTF-8 text ({error.reason} at byte {error.start}): save "
+                            "it as UTF-8 (is it a list file?)") from None
+    items = [(number, line) for number, line in enumerate(text.splitlines(), start=1)
+             if line.strip() and not line.lstrip().startswith("#")]
+    if not items:
         raise ListFileError(f"{list_file}: holds no items; expected lines like {_EXPECTED['videos']}")
+    chosen = _detect_format([line for _, line in items]) if fmt == "auto" else fmt
+    records: list[VideoRecord] = []
+    first_line: dict[Path, str] = {}
+    for number, line in items:
+        record = _parse_line(line, chosen, f"{list_file}:{number}", root, num_classes)
+        if record.path in first_line:
+            raise ListFileError(f"{record.where}: {record.path} is listed again (first at "
+                                f"{first_line[record.path]}): remove one of the two lines")
+        first_line[record.path] = record.where
+        records.append(record)
     return records
 
 
