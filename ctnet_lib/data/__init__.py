@@ -16,7 +16,14 @@ from ctnet_lib.data.decoding import (
     open_video,
     probe_video,
 )
-from ctnet_lib.data.list_files import ClassList, ListFileError, VideoRecord, read_class_list, read_list_file
+from ctnet_lib.data.list_files import (
+    ClassList,
+    ListFileError,
+    VideoRecord,
+    check_class_names,
+    read_class_list,
+    read_list_file,
+)
 from ctnet_lib.data.sampling import (
     ClipSampler,
     DenseSampler,
@@ -83,6 +90,7 @@ __all__ = [
     "VideoDecodeError",
     "VideoReader",
     "VideoRecord",
+    "check_class_names",
     "check_frame_template",
     "dense_test_indices",
     "dense_train_indices",

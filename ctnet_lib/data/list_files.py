@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -23,6 +23,7 @@ __all__ = [
     "ClassList",
     "ListFileError",
     "VideoRecord",
+    "check_class_names",
     "read_class_list",
     "read_list_file",
 ]
@@ -177,3 +178,21 @@ def read_class_list(path: str | Path) -> ClassList:
     if not path.is_file():
         raise FileNotFoundError(f"class file {path} does not exist: check the path")
     return ClassList.from_json(json.loads(path.read_text(encoding="utf-8")), source=str(path))
+
+
+def check_class_names(trained: Sequence[str], given: Sequence[str], source: str) -> None:
+    """Raise ValueError naming the first position where the class names ``given`` by ``source`` (a class
+    file, a data set) differ from those a model was ``trained`` with, in name or order: labels would mean
+    other classes, and accuracy would drop towards zero without any other error."""
+    trained, given = [str(name) for name in trained], [str(name) for name in given]
+    if trained == given:
+        return
+    index = next((i for i, (a, b) in enumerate(zip(trained, given, strict=False)) if a != b),
+                 min(len(trained), len(given)))
+    there, saved = ([repr(names[index]) if index < len(names) else "nothing (the list ends)"]
+                    for names in (given, trained))
+    raise ValueError(
+        f"{source} does not name the classes the model was trained with: class {index} is {there[0]} there "
+        f"but {saved[0]} in the checkpoint ({len(given)} vs {len(trained)} classes): use the class file "
+        "(same names, same order) the model was trained with"
+    )

@@ -1,10 +1,13 @@
-"""ImageNet initialisation from a local torchvision-format ResNet checkpoint (nothing is downloaded)."""
+"""Loading weights: ImageNet initialisation from a local torchvision-format ResNet checkpoint (nothing is
+downloaded), and a trained state dict into a model of the same architecture."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
 from torch import nn
 
 from ctnet_lib.checkpoint_io import read_state_dict
@@ -45,3 +48,22 @@ def load_imagenet_weights(model: nn.Module, path: str | Path) -> LoadReport:
         raise ValueError(f"{path} lacks backbone tensors {missing_2d[:5]}...; is it a torchvision ResNet?")
     model.load_state_dict(target)
     return LoadReport(tuple(loaded), tuple(unused), tuple(new))
+
+
+def load_matching_weights(model: nn.Module, state: Mapping[str, torch.Tensor], source: str) -> None:
+    """``model.load_state_dict(state)``, all keys and shapes exactly; a state dict of another architecture
+    raises ValueError naming ``source`` and the first keys that are missing, unexpected or of another
+    shape (instead of torch's RuntimeError)."""
+    target = model.state_dict()
+    missing = [key for key in target if key not in state]
+    unexpected = [key for key in state if key not in target]
+    reshaped = [f"{key} {tuple(state[key].shape)} vs {tuple(target[key].shape)}" for key in target
+                if key in state and state[key].shape != target[key].shape]
+    problems = [f"{len(keys)} {what} ({', '.join(keys[:3])}{', ...' if len(keys) > 3 else ''})"
+                for what, keys in (("missing", missing), ("unexpected", unexpected),
+                                   ("of another shape", reshaped)) if keys]
+    if problems:
+        raise ValueError(f"{source} holds weights of another architecture than {type(model).__name__}: keys "
+                         f"{'; '.join(problems)}: pass a checkpoint of this model, or build the model it "
+                         "holds")
+    model.load_state_dict(state)

@@ -13,7 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ctnet_lib.data.datasets import BAD_ITEMS
 from ctnet_lib.devices import resolve_device
+from ctnet_lib.io_utils import atomic_write_text
 from ctnet_lib.models import list_presets
 from ctnet_lib.options import parse_set_options
 from ctnet_lib.train.config import FLIPS, RECIPES, SAMPLINGS, VIEW_AVERAGES, load_config_file, make_config
@@ -57,7 +59,10 @@ TRAIN_FLAGS: tuple[tuple[str, str, Any, str], ...] = (
     ("--short-side", "short_side", _optional_int, "resize the short side to this first ('none': as decoded)"),
     ("--flip", "flip", str, f"horizontal flip, one of {FLIPS}; 'classes' swaps labels by the class file"),
     ("--epochs", "epochs", int, "training epochs"),
-    ("--batch-size", "batch_size", int, "global batch size (summed over processes)"),
+    ("--batch-size", "batch_size", int, "global batch of one optimiser step (summed over processes and "
+     "micro-batches)"),
+    ("--accumulate", "accumulate", int, "micro-batches per optimiser step, their gradients added up: each "
+     "holds batch-size / accumulate clips (less memory, the same update; default 1)"),
     ("--lr", "lr", float, "learning rate for --base-batch-size clips; the lr used is "
      "lr x batch_size / base_batch_size"),
     ("--base-batch-size", "base_batch_size", int, "batch size that --lr refers to (default 64)"),
@@ -76,6 +81,8 @@ TRAIN_FLAGS: tuple[tuple[str, str, Any, str], ...] = (
     ("--workers", "workers", int, "data-loading worker processes per training process (default 2)"),
     ("--threads", "threads", int, "CPU threads of torch per process (default: torch's choice)"),
     ("--seed", "seed", int, "random seed (default 0)"),
+    ("--bad-items", "bad_items", str, f"an unreadable training video, one of {BAD_ITEMS}: stop with its "
+     "list-file line (default), or skip it with a warning and count it in metrics.csv"),
     ("--run-dir", "run_dir", str, "folder for checkpoints and metrics (default runs/train)"),
 )
 TRAIN_SWITCHES: tuple[tuple[str, str, bool, str], ...] = (
@@ -83,7 +90,10 @@ TRAIN_SWITCHES: tuple[tuple[str, str, bool, str], ...] = (
     ("--cache-videos", "cache_videos", True, "keep decoded videos in memory (small data sets, --workers 0)"),
     ("--no-amp", "amp", False, "fp32 on CUDA too (default: bf16/fp16 mixed precision on CUDA)"),
     ("--no-channels-last", "channels_last", False, "keep the default memory format on CUDA"),
-    ("--no-resume", "resume", False, "start afresh even when run-dir holds last.pt (it is overwritten)"),
+    ("--no-resume", "resume", False, "start afresh even when run-dir holds a run (its files are first moved "
+     "to run-dir/replaced-N; nothing is deleted)"),
+    ("--no-check-data", "check_data", False, "do not probe every list-file item before training (default: "
+     "paths, labels and video headers are checked first)"),
     ("--no-progress", "progress", False, "no progress bars"),
 )
 
@@ -134,6 +144,8 @@ def _add_evaluate_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--list", dest="list_file", type=Path, help="list file to test (default: the run's "
                         "validation list)")
     parser.add_argument("--root", type=Path, help="folder the --list paths are relative to")
+    parser.add_argument("--class-file", type=Path, help="classes.json of the --list labels; its names and "
+                        "their order must be those the checkpoint was trained with")
     parser.add_argument("--clips", type=int, default=1, help="clips per video (default 1)")
     parser.add_argument("--crops", type=int, choices=(1, 3), default=1, help="crops per clip (default 1)")
     parser.add_argument("--view-average", choices=VIEW_AVERAGES, default=None,
@@ -191,13 +203,13 @@ def run_train(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     trained = load_trained_model(args.checkpoint, args.which, args.device)
     result = evaluate_run(trained, args.clips, args.crops, list_file=args.list_file, root=args.root,
-                          view_average=args.view_average, batch_size=args.batch_size, workers=args.workers,
+                          class_file=args.class_file, view_average=args.view_average,
+                          batch_size=args.batch_size, workers=args.workers,
                           progress=not args.json)
     if args.output:
-        args.output.mkdir(parents=True, exist_ok=True)
-        result.prediction_frame().to_csv(args.output / "predictions.csv", index=False)
-        result.per_class().to_csv(args.output / "per_class.csv", index=False)
-        result.confusion_frame().to_csv(args.output / "confusion.csv")
+        atomic_write_text(args.output / "predictions.csv", result.prediction_frame().to_csv(index=False))
+        atomic_write_text(args.output / "per_class.csv", result.per_class().to_csv(index=False))
+        atomic_write_text(args.output / "confusion.csv", result.confusion_frame().to_csv())
     summary = {"checkpoint": str(trained.checkpoint), "epoch": trained.epoch, "clips": args.clips,
                "crops": args.crops, **result.summary()}
     if args.json:

@@ -2,8 +2,9 @@
 
 Learning-rate rule (linear scaling, Goyal et al. 2017): ``lr`` is the rate for ``base_batch_size``
 clips per step; the optimiser uses ``lr * batch_size / base_batch_size`` (``batch_size`` is the global
-batch summed over all processes). To give the rate for your own batch directly, set
-``base_batch_size = batch_size``. The classifier ``fc`` gets ``fc_lr_multiplier`` times that rate.
+batch of one optimiser step, summed over all processes and over the ``accumulate`` micro-batches whose
+gradients it adds up). To give the rate for your own batch directly, set ``base_batch_size = batch_size``.
+The classifier ``fc`` gets ``fc_lr_multiplier`` times that rate.
 
 The two recipes of the paper (appendix A.1) are the presets ``something`` and ``kinetics``; other
 values are overridden with :func:`make_config` or :meth:`TrainConfig.replace`.
@@ -19,10 +20,12 @@ from typing import Any
 
 import yaml
 
+from ctnet_lib.data.datasets import BAD_ITEMS
 from ctnet_lib.data.synthetic import DEFAULT_SETTINGS
 from ctnet_lib.models.presets import model_config
 
-__all__ = ["RECIPES", "TrainConfig", "load_config_file", "make_config", "parameter_changes"]
+__all__ = ["RECIPES", "TrainConfig", "config_from_dict", "load_config_file", "make_config",
+           "parameter_changes"]
 
 SAMPLINGS = ("sparse", "dense")
 FLIPS = ("none", "plain", "classes")
@@ -59,9 +62,12 @@ class TrainConfig:
     crop_scales: tuple[float, ...] = (1.0, 0.875, 0.75, 0.66)  # TSN multi-scale crop scales
     flip: str = "none"  # 'none' | 'plain' (keep labels) | 'classes' (swap labels by the class file)
     cache_videos: bool = False  # keep decoded training videos in memory (small data sets, workers=0)
+    check_data: bool = True  # before training, probe every item of the list files (paths, headers)
+    bad_items: str = "fail"  # an unreadable training video: 'fail' (stop) or 'skip' (warn, count, go on)
     # optimisation (the Something-Something recipe of appendix A.1)
     epochs: int = 45
-    batch_size: int = 64  # global batch, over all processes
+    batch_size: int = 64  # global batch of one optimiser step, over all processes and micro-batches
+    accumulate: int = 1  # micro-batches (of batch_size / accumulate clips) per optimiser step
     lr: float = 0.02  # at base_batch_size clips per step
     base_batch_size: int = 64
     momentum: float = 0.9
@@ -91,7 +97,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "model_options", dict(self.model_options))
         object.__setattr__(self, "crop_scales", tuple(float(s) for s in self.crop_scales))
-        choices = {"sampling": SAMPLINGS, "flip": FLIPS, "view_average": VIEW_AVERAGES}
+        choices = {"sampling": SAMPLINGS, "flip": FLIPS, "view_average": VIEW_AVERAGES,
+                   "bad_items": BAD_ITEMS}
         for name, valid in choices.items():
             if getattr(self, name) not in valid:
                 raise ValueError(f"{name}={getattr(self, name)!r} is not valid; use one of {valid}")
@@ -99,10 +106,16 @@ class TrainConfig:
             raise ValueError(f"data={self.data!r}: use 'synthetic' or 'lists' (with train_list, val_list)")
         if self.data == "lists" and not (self.train_list and self.val_list):
             raise ValueError("data='lists' needs train_list and val_list (paths of list files)")
-        positive = ("epochs", "batch_size", "base_batch_size", "num_frames", "crop_size", "test_clips")
+        positive = ("epochs", "batch_size", "base_batch_size", "num_frames", "crop_size", "test_clips",
+                    "accumulate")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.batch_size % self.accumulate:
+            raise ValueError(
+                f"batch_size={self.batch_size} is not a multiple of accumulate={self.accumulate}: batch_size "
+                "is the clips of one optimiser step, split into accumulate micro-batches"
+            )
         if self.test_crops not in (1, 3):
             raise ValueError(f"test_crops must be 1 or 3, got {self.test_crops}")
         if not 0 <= self.dropout < 1:
@@ -168,6 +181,16 @@ def make_config(
             raise ValueError(f"unknown recipe {recipe!r}; valid recipes: {', '.join(RECIPES)}")
         values.update(RECIPES[recipe])
     values.update(changes)
+    return TrainConfig(**values)
+
+
+def config_from_dict(values: Mapping[str, Any], source: str = "the saved config") -> TrainConfig:
+    """The config saved in a checkpoint or a ``config.yaml``: fields it lacks (added to TrainConfig since)
+    take their defaults; a field TrainConfig does not know raises ValueError naming ``source``."""
+    unknown = sorted(set(values) - set(FIELD_NAMES))
+    if unknown:
+        raise ValueError(f"{source} has config fields this version of ctnet-lab does not know ({unknown}): "
+                         "read it with the version that wrote it")
     return TrainConfig(**values)
 
 

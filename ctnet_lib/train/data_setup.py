@@ -139,7 +139,8 @@ def train_dataset(source: DataSource, config: TrainConfig) -> VideoClipDataset:
     transform = train_transform(config.crop_size, short_side=config.short_side, scales=config.crop_scales,
                                 flip=_flip_setting(config, source))
     kind = CachedVideoClipDataset if config.cache_videos else VideoClipDataset
-    return kind(source.train_list, source.root, sampler, transform, seed=config.seed)
+    return kind(source.train_list, source.root, sampler, transform, seed=config.seed,
+                num_classes=source.num_classes, bad_items=config.bad_items)
 
 
 def eval_dataset(
@@ -151,11 +152,12 @@ def eval_dataset(
     root: str | Path | None = None,
 ) -> VideoClipDataset:
     """Test views of the validation list (or ``list_file``): ``clips`` evenly spread clips x ``crops``
-    crops (1: centre, 3: three crops). One view gives (3, T, H, W) items, more give (V, 3, T, H, W)."""
+    crops (1: centre, 3: three crops). One view gives (3, T, H, W) items, more give (V, 3, T, H, W).
+    Unreadable videos always raise: a test set is not changed silently."""
     transform = eval_transform(config.crop_size, short_side=config.short_side, num_crops=crops)
     kind = CachedVideoClipDataset if config.cache_videos else VideoClipDataset
     return kind(list_file or source.val_list, root if list_file else source.root, eval_sampler(config, clips),
-                transform, multi_view=clips * crops > 1)
+                transform, multi_view=clips * crops > 1, num_classes=source.num_classes)
 
 
 def eval_sampler(config: TrainConfig, clips: int = 1) -> ClipSampler:

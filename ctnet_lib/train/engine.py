@@ -1,4 +1,15 @@
-"""The fit loop: one process or DDP, CPU or CUDA (AMP), checkpoints every epoch and exact resume.
+"""The fit loop: one process or DDP, CPU or CUDA (AMP), gradient accumulation, checkpoints every epoch
+and exact resume.
+
+Gradient accumulation: with ``accumulate = N`` each optimiser step adds up the gradients of N
+micro-batches of ``batch_size / N`` clips, each loss divided by N, so the step equals one on the whole
+batch (exactly so for models without BatchNorm in training mode, whose statistics see a micro-batch);
+under DDP the gradients are all-reduced on the last micro-batch only (``no_sync`` before). The schedule
+counts optimiser steps. An epoch's last group may hold fewer micro-batches; its losses are divided by
+their number.
+
+A new run never damages an earlier one: with ``resume=False`` the files of a run already in the run
+folder are first moved to ``<run_dir>/replaced-<n>/``.
 
 Reproducibility: the shuffling order of epoch ``e`` is fixed by ``(seed, e)`` (``DistributedSampler``,
 also used in one process), a data set with ``set_epoch`` gets the epoch too, and dropout draws from
@@ -8,6 +19,9 @@ ends with the same weights as an uninterrupted one (CPU, same worker count).
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import random
 import time
 from dataclasses import dataclass
@@ -24,6 +38,8 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 from tqdm.auto import tqdm
 
+from ctnet_lib.data.datasets import DataItemError
+from ctnet_lib.data.list_files import check_class_names
 from ctnet_lib.devices import resolve_device
 from ctnet_lib.io_utils import atomic_write_text
 from ctnet_lib.train.checkpoint import (
@@ -34,7 +50,7 @@ from ctnet_lib.train.checkpoint import (
     restore_rng_state,
     save_checkpoint,
 )
-from ctnet_lib.train.config import TrainConfig
+from ctnet_lib.train.config import TrainConfig, config_from_dict
 from ctnet_lib.train.device import Precision, choose_precision, prepare_model
 from ctnet_lib.train.distributed import (
     DistributedContext,
@@ -46,28 +62,52 @@ from ctnet_lib.train.distributed import (
     shard_indices,
 )
 from ctnet_lib.train.evaluation import EvaluationResult, evaluate
-from ctnet_lib.train.metrics import MetricsLog
+from ctnet_lib.train.metrics import METRICS_FILES, MetricsLog
 from ctnet_lib.train.optim import build_optimizer, freeze_backbone
 from ctnet_lib.train.schedule import WarmupCosineSchedule
 
-__all__ = ["TrainResult", "fit", "seed_everything"]
+__all__ = ["RUN_FILES", "TrainResult", "fit", "seed_everything", "set_aside_earlier_run"]
 
+_LOG = logging.getLogger(__name__)
 
 # fields that may change between a run and its resumption
 RESUMABLE_CHANGES = frozenset({"epochs", "device", "workers", "threads", "run_dir", "resume", "progress",
-                               "test_clips", "test_crops", "view_average", "synthetic_dir"})
+                               "test_clips", "test_crops", "view_average", "synthetic_dir", "check_data",
+                               "bad_items"})
+# the files of one run in its folder
+RUN_FILES = ("config.yaml", LAST, BEST, *METRICS_FILES)
 
 
 def check_resumable(saved: dict[str, Any], config: TrainConfig, path: Path) -> None:
-    """Raise ValueError when the checkpoint at ``path`` was trained with other settings than ``config``."""
+    """Raise ValueError when the checkpoint at ``path`` was trained with other settings than ``config``
+    (fields the saved config lacks count with their defaults)."""
+    saved = config_from_dict(saved, str(path)).to_dict()
     current = config.to_dict()
-    differing = sorted(k for k in current if k not in RESUMABLE_CHANGES and saved.get(k) != current[k])
+    differing = sorted(k for k in current if k not in RESUMABLE_CHANGES and saved[k] != current[k])
     if differing:
-        changes = ", ".join(f"{k}: {saved.get(k)!r} -> {current[k]!r}" for k in differing)
+        changes = ", ".join(f"{k}: {saved[k]!r} -> {current[k]!r}" for k in differing)
         raise ValueError(
             f"{path} was trained with other settings ({changes}): choose another run_dir, or set "
-            "resume=False to overwrite it"
+            "resume=False (--no-resume) to start afresh there (the earlier run is moved aside)"
         )
+
+
+def set_aside_earlier_run(run_dir: Path) -> Path | None:
+    """Move the files of a run in ``run_dir`` (:data:`RUN_FILES`) to a new folder
+    ``run_dir/replaced-<n>`` (the first free n) and return it; None when there is no such file.
+    Each file moves with an atomic rename, so nothing is lost if this is interrupted."""
+    present = [name for name in RUN_FILES if (run_dir / name).is_file()]
+    if not present:
+        return None
+    number = 1
+    while (run_dir / f"replaced-{number}").exists():
+        number += 1
+    target = run_dir / f"replaced-{number}"
+    target.mkdir()
+    for name in present:
+        os.replace(run_dir / name, target / name)
+    _LOG.warning("resume=False: the earlier run in %s was moved to %s", run_dir, target)
+    return target
 
 
 def seed_everything(seed: int) -> None:
@@ -124,42 +164,65 @@ def _checkpoint_state(session: _Session, epoch: int, best_top1: float, config: T
     }
 
 
+def _worker_message(error: DataItemError) -> str:
+    """The one-line message of an item error. A DataLoader worker's copy carries the worker's traceback
+    first and ends with the line ``<module>.DataItemError: <message>``."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if len(lines) == 1 else lines[-1].partition(": ")[2]
+
+
 def _train_one_epoch(session: _Session, loader: DataLoader, config: TrainConfig, epoch: int,
-                     progress: bool) -> tuple[float, int]:
-    """One pass over ``loader``; returns (summed loss, clips) of this process."""
+                     progress: bool) -> tuple[float, int, int]:
+    """One pass over ``loader`` in groups of ``config.accumulate`` micro-batches, one optimiser step per
+    group; returns (summed loss, clips, skipped unreadable items) of this process."""
     session.network.train()
-    loss_sum, clips_seen = 0.0, 0
+    loss_sum, clips_seen, skipped = 0.0, 0, 0
+    micro_batches = len(loader)
     bar = tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=not progress)
-    for clips, labels in bar:
-        clips = clips.to(session.device, non_blocking=True)
-        labels = torch.as_tensor(labels).to(session.device, non_blocking=True)
-        with session.precision.autocast():
-            logits = session.network(clips)
-        loss = F.cross_entropy(logits.float(), labels, label_smoothing=config.label_smoothing)
-        finite = bool(torch.isfinite(loss))
-        if not all_ranks(finite, session.context, session.device):  # agreed before DDP's backward
-            raise_together(None if finite else FloatingPointError(
-                f"loss is {loss.item()} at epoch {epoch}: lower lr ({config.lr}) or check the data"
-            ), session.context)
-        session.optimizer.zero_grad(set_to_none=True)
-        session.scaler.scale(loss).backward()
-        if config.clip_grad_norm is not None:
-            session.scaler.unscale_(session.optimizer)
-            nn.utils.clip_grad_norm_(session.model.parameters(), config.clip_grad_norm)
-        session.scaler.step(session.optimizer)
-        session.scaler.update()
-        session.schedule.step()
-        loss_sum += loss.item() * len(labels)
-        clips_seen += len(labels)
-        bar.set_postfix(loss=f"{loss_sum / clips_seen:.3f}", lr=f"{session.schedule.last_lr()[0]:.2e}")
-    return loss_sum, clips_seen
+    session.optimizer.zero_grad(set_to_none=True)
+    try:
+        for index, (clips, labels, *rest) in enumerate(bar):
+            skipped += int(torch.as_tensor(rest[0]).sum()) if rest else 0  # items of bad_items='skip'
+            group_start = index - index % config.accumulate
+            group_size = min(config.accumulate, micro_batches - group_start)
+            steps_now = index == group_start + group_size - 1
+            clips = clips.to(session.device, non_blocking=True)
+            labels = torch.as_tensor(labels).to(session.device, non_blocking=True)
+            no_sync = session.network.no_sync if session.context.enabled and not steps_now \
+                else contextlib.nullcontext
+            with no_sync():
+                with session.precision.autocast():
+                    logits = session.network(clips)
+                loss = F.cross_entropy(logits.float(), labels, label_smoothing=config.label_smoothing)
+                finite = bool(torch.isfinite(loss))
+                if not all_ranks(finite, session.context, session.device):  # agreed before DDP's backward
+                    raise_together(None if finite else FloatingPointError(
+                        f"loss is {loss.item()} at epoch {epoch}: lower lr ({config.lr}) or check the data"
+                    ), session.context)
+                session.scaler.scale(loss / group_size).backward()
+            if steps_now:
+                if config.clip_grad_norm is not None:
+                    session.scaler.unscale_(session.optimizer)
+                    nn.utils.clip_grad_norm_(session.model.parameters(), config.clip_grad_norm)
+                session.scaler.step(session.optimizer)
+                session.scaler.update()
+                session.schedule.step()
+                session.optimizer.zero_grad(set_to_none=True)
+            loss_sum += loss.item() * len(labels)
+            clips_seen += len(labels)
+            bar.set_postfix(loss=f"{loss_sum / clips_seen:.3f}", lr=f"{session.schedule.last_lr()[0]:.2e}")
+    except DataItemError as error:
+        raise DataItemError(_worker_message(error)) from error
+    return loss_sum, clips_seen, skipped
 
 
-def _resume(session: _Session, path: Path, config: TrainConfig) -> tuple[int, float]:
+def _resume(session: _Session, path: Path, config: TrainConfig,
+            class_names: tuple[str, ...]) -> tuple[int, float]:
     """Restore model, optimiser, schedule, scaler and this rank's random state from the checkpoint at
     ``path``; returns (finished epoch, best top-1)."""
     state = load_checkpoint(path)  # tensors on the CPU: load_state_dict copies them to the device
     check_resumable(state["config"], config, path)
+    check_class_names(state["class_names"], class_names, "the data set of this run")
     session.model.load_state_dict(state["model"])
     session.optimizer.load_state_dict(state["optimizer"])
     session.schedule.load_state_dict(state["schedule"])
@@ -172,14 +235,18 @@ def _resume(session: _Session, path: Path, config: TrainConfig) -> tuple[int, fl
 
 def _loaders(train_set: Dataset, val_set: Dataset, config: TrainConfig, context: DistributedContext,
              device: torch.device) -> tuple[DataLoader, DataLoader, DistributedSampler]:
+    """Training micro-batches of ``batch_size / (processes x accumulate)`` clips; validation batches of
+    ``batch_size / processes``."""
     per_process = config.batch_size // context.world_size
-    if per_process < 1:
-        raise ValueError(f"batch_size={config.batch_size} is smaller than the {context.world_size} processes")
+    micro_batch = per_process // config.accumulate
+    if micro_batch < 1:
+        raise ValueError(f"batch_size={config.batch_size} is smaller than the {context.world_size} processes "
+                         f"x accumulate={config.accumulate}: use a larger batch or fewer of either")
     sampler = DistributedSampler(train_set, num_replicas=context.world_size, rank=context.rank,
                                  shuffle=True, seed=config.seed)
     common = {"num_workers": config.workers, "pin_memory": device.type == "cuda"}
-    train_loader = DataLoader(train_set, per_process, sampler=sampler,
-                              drop_last=len(sampler) >= per_process, **common)
+    train_loader = DataLoader(train_set, micro_batch, sampler=sampler,
+                              drop_last=len(sampler) >= micro_batch, **common)
     val_loader = DataLoader(Subset(val_set, shard_indices(len(val_set), context)), per_process,
                             shuffle=False, **common)
     return train_loader, val_loader, sampler
@@ -197,9 +264,12 @@ def fit(
 ) -> TrainResult:
     """Train ``model`` on ``train_set`` with the recipe in ``config``, validating on ``val_set``.
 
-    Items are ``(clip (3, T, H, W) float32, label)``. Every epoch rank 0 appends a metrics row and
-    writes ``last.pt`` (and ``best.pt`` when validation top-1 improves) in ``config.run_dir``. With
-    ``config.resume`` a run continues from ``last.pt``; a complete run only reloads its weights.
+    Items are ``(clip (3, T, H, W) float32, label)``, or ``(clip, label, skipped)`` from a data set
+    that skips unreadable items (their count goes to the metrics). Every epoch rank 0 appends a metrics
+    row and writes ``last.pt`` (and ``best.pt`` when validation top-1 improves) in ``config.run_dir``.
+    With ``config.resume`` a run continues from ``last.pt`` (with the same settings and class names); a
+    complete run only reloads its weights. Without it, an earlier run there is moved aside first
+    (:func:`set_aside_earlier_run`).
     ``stop_after_epochs`` ends this call early (an interruption) after that many new epochs.
     Under ``torchrun`` the processes train with DDP (see ``distributed.py``).
     """
@@ -219,7 +289,7 @@ def fit(
     train_loader, val_loader, sampler = _loaders(train_set, val_set, config, context, device)
     optimizer = build_optimizer(model, config.scaled_lr, config.momentum, config.weight_decay,
                                 config.fc_lr_multiplier)
-    steps = len(train_loader)
+    steps = -(-len(train_loader) // config.accumulate)  # optimiser steps per epoch
     if steps == 0:
         raise ValueError("the training data set is empty: check the list file")
     total = config.epochs * steps
@@ -233,8 +303,10 @@ def fit(
     start_epoch, best_top1 = 0, float("-inf")
     with agree_on_failure(context):
         if config.resume and (run_dir / LAST).is_file():
-            start_epoch, best_top1 = _resume(session, run_dir / LAST, config)
+            start_epoch, best_top1 = _resume(session, run_dir / LAST, config, class_names)
         elif context.is_main:
+            if not config.resume:
+                set_aside_earlier_run(run_dir)
             run_dir.mkdir(parents=True, exist_ok=True)
             atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
         if context.is_main:
@@ -249,9 +321,9 @@ def fit(
         if hasattr(train_set, "set_epoch"):
             train_set.set_epoch(epoch)
         started = time.perf_counter()
-        loss_sum, clips = _train_one_epoch(session, train_loader, config, epoch, progress)
+        loss_sum, clips, skipped = _train_one_epoch(session, train_loader, config, epoch, progress)
         train_time = time.perf_counter() - started
-        totals = np.sum([[s, c] for s, c in gather_objects((loss_sum, clips), context)], axis=0)
+        totals = np.sum(gather_objects((loss_sum, clips, skipped), context), axis=0)
         evaluation = evaluate(model, val_loader, device, class_names=class_names, precision=precision,
                               context=context, progress=progress, description=f"val {epoch}")
         best_top1 = max(best_top1, evaluation.top1)
@@ -262,7 +334,7 @@ def fit(
                     "epoch": epoch, "train_loss": float(totals[0] / totals[1]), "val_loss": evaluation.loss,
                     "top1": evaluation.top1, "top5": evaluation.top5, "lr": schedule.last_lr()[0],
                     "clips_per_s": float(totals[1]) / train_time,
-                    "epoch_time_s": time.perf_counter() - started,
+                    "epoch_time_s": time.perf_counter() - started, "skipped": int(totals[2]),
                 })
                 state = _checkpoint_state(session, epoch, best_top1, config, class_names, num_classes,
                                           rng_states)

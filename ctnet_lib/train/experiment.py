@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -12,10 +12,12 @@ import yaml
 from torch import nn
 from torch.utils.data import DataLoader, Subset
 
+from ctnet_lib.data.list_files import check_class_names, read_class_list
 from ctnet_lib.devices import resolve_device
 from ctnet_lib.models import build_model
+from ctnet_lib.models.pretrained import load_matching_weights
 from ctnet_lib.train.checkpoint import BEST, LAST, load_checkpoint
-from ctnet_lib.train.config import TrainConfig
+from ctnet_lib.train.config import TrainConfig, config_from_dict
 from ctnet_lib.train.data_setup import DataSource, eval_dataset, resolve_data, train_dataset
 from ctnet_lib.train.device import choose_precision, prepare_model
 from ctnet_lib.train.distributed import DistributedContext, shard_indices
@@ -48,14 +50,20 @@ def build_training_model(config: TrainConfig, num_classes: int) -> nn.Module:
 def train(config: TrainConfig, stop_after_epochs: int | None = None) -> TrainResult:
     """Resolve the data (generating the synthetic set if needed), build the model and :func:`fit` it.
 
-    A complete run in ``config.run_dir`` (with ``resume``) is not trained again.
+    With ``config.check_data`` every item of the list files is probed first (``VideoClipDataset.check``),
+    so a missing or unreadable video ends the run in seconds, naming its list-file line (with
+    ``bad_items='skip'`` the training items are only reported). A complete run in ``config.run_dir``
+    (with ``resume``) is not trained again.
     """
     source = resolve_data(config)
+    train_set, val_set = train_dataset(source, config), eval_dataset(source, config)
+    if config.check_data and config.data == "lists":  # the synthetic set is written and checked by us
+        for dataset in (train_set, val_set):
+            dataset.check()
     seed_everything(config.seed)
     model = build_training_model(config, source.num_classes)
-    return fit(model, train_dataset(source, config), eval_dataset(source, config), config,
-               class_names=source.class_names, num_classes=source.num_classes,
-               stop_after_epochs=stop_after_epochs)
+    return fit(model, train_set, val_set, config, class_names=source.class_names,
+               num_classes=source.num_classes, stop_after_epochs=stop_after_epochs)
 
 
 @dataclass(frozen=True)
@@ -80,9 +88,9 @@ def load_trained_model(
             raise ValueError(f"which={which!r}: use 'best' or 'last'")
         path = path / (BEST if which == "best" else LAST)
     state = load_checkpoint(path)
-    config = TrainConfig(**{**state["config"], "pretrained": None})
+    config = config_from_dict({**state["config"], "pretrained": None}, str(path))
     model = build_training_model(config, int(state["num_classes"]))
-    model.load_state_dict(state["model"])
+    load_matching_weights(model, state["model"], str(path))
     prepare_model(model, resolve_device(device), channels_last=False).eval()
     return TrainedModel(model, config, tuple(state["class_names"]), int(state["epoch"]), path)
 
@@ -94,6 +102,7 @@ def evaluate_run(
     *,
     list_file: str | Path | None = None,
     root: str | Path | None = None,
+    class_file: str | Path | None = None,
     view_average: str | None = None,
     batch_size: int | None = None,
     workers: int | None = None,
@@ -104,10 +113,17 @@ def evaluate_run(
     """Test ``trained`` with ``clips`` x ``crops`` views per video on its validation list (or
     ``list_file`` under ``root``); the views' softmax scores are averaged unless ``view_average='logits'``.
     Under DDP (``context``) each rank tests its shard of the videos and every rank gets the whole result.
+
+    The class names of the data (``class_file`` when given, else the run's data set) must be those the
+    checkpoint was trained with, in the same order; otherwise ValueError names the first difference.
     """
     config = trained.config
     context = context or DistributedContext()
     source = source or resolve_data(config)
+    if class_file is not None:
+        source = replace(source, class_names=read_class_list(class_file).names)
+    check_class_names(trained.class_names, source.class_names,
+                      str(class_file) if class_file else f"the data set of {trained.checkpoint}")
     dataset = eval_dataset(source, config, clips, crops, list_file, root)
     device = next(trained.model.parameters()).device
     per_process = max(1, config.batch_size // (context.world_size * clips * crops))
@@ -167,7 +183,8 @@ def recorded_recipe(run_dir: str | Path) -> TrainConfig | None:
     """The recipe shared by the runs in ``run_dir`` (folders ``<run_dir>/<model>`` with a config.yaml,
     as :func:`train_models` writes them), or None when it holds none. A missing model trained with it
     joins the folder without a second recipe; runs that disagree raise ValueError naming them."""
-    configs = {path.parent.name: yaml.safe_load(path.read_text(encoding="utf-8"))
+    configs = {path.parent.name: config_from_dict(yaml.safe_load(path.read_text(encoding="utf-8")),
+                                                  str(path)).to_dict()
                for path in sorted(Path(run_dir).glob("*/config.yaml"))}
     if not configs:
         return None

@@ -11,11 +11,14 @@ import pandas as pd
 
 from ctnet_lib.io_utils import atomic_write_text
 
-__all__ = ["METRIC_COLUMNS", "MetricsLog", "confusion_matrix", "per_class_accuracy", "topk_accuracy"]
+__all__ = ["METRICS_FILES", "METRIC_COLUMNS", "MetricsLog", "confusion_matrix", "per_class_accuracy",
+           "topk_accuracy"]
 
+# skipped: training items that could not be read and were replaced (a data set with bad_items='skip')
 METRIC_COLUMNS = (
-    "epoch", "train_loss", "val_loss", "top1", "top5", "lr", "clips_per_s", "epoch_time_s",
+    "epoch", "train_loss", "val_loss", "top1", "top5", "lr", "clips_per_s", "epoch_time_s", "skipped",
 )  # fmt: skip
+METRICS_FILES = ("metrics.csv", "metrics.json")
 
 
 def topk_accuracy(scores: np.ndarray, labels: np.ndarray, k: int) -> float:
@@ -56,8 +59,7 @@ class MetricsLog:
 
     def __init__(self, run_dir: str | Path) -> None:
         self.run_dir = Path(run_dir)
-        self.csv_path = self.run_dir / "metrics.csv"
-        self.json_path = self.run_dir / "metrics.json"
+        self.csv_path, self.json_path = (self.run_dir / name for name in METRICS_FILES)
         self.rows: list[dict[str, Any]] = []
         if self.json_path.is_file():
             self.rows = json.loads(self.json_path.read_text(encoding="utf-8"))
