@@ -46,7 +46,8 @@ def test_report_table_and_counts_are_consistent():
     model = build_model("ctnet_small", num_classes=10)
     report = count_complexity(model, (1, 3, 4, 64, 64))
     table = report.table
-    assert list(table.columns) == ["name", "type", "output_shape", "macs", "params", "stage"]
+    assert list(table.columns) == ["name", "type", "output_shape", "macs", "params", "counted", "stage"]
+    assert table["counted"].all() and report.uncounted == ()
     assert table["macs"].sum() == report.macs
     assert table["params"].sum() == report.params == sum(p.numel() for p in model.parameters())
     fc = table[table.name == "fc"].iloc[0]
