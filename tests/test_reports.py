@@ -230,8 +230,10 @@ def test_plotly_html_embeds_plotly_js_once_and_loads_no_plotly_from_a_cdn(suite_
     assert page.index("window.Plotly = Plotly") < page.index("Plotly.newPlot(")
     sources = SCRIPT_SRC.findall(page)
     assert not [src for src in sources if "plot" in src.lower()]
-    # the only external scripts are nbconvert's page helpers (require.js for widgets, MathJax for formulas)
-    assert all(re.search(r"/(require\.js|mathjax)/", src) for src in sources), sources
+    # the page helpers (require.js, MathJax, the widget manager) are copies beside the page
+    assert sources and all(src.startswith("_static/") for src in sources), sources
+    assert "_static/html-manager/embed-amd.js" in page
+    assert (folder / "_static" / "mathjax" / "MathJax.js").is_file()
 
 
 def test_widget_state_is_saved_in_the_notebook_and_the_html(suite_run):

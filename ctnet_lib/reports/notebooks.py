@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,4 +40,9 @@ def declared_parameters(notebook: Path) -> dict[str, dict[str, str]]:
 
 def parameter_defaults(notebook: Path) -> dict[str, Any]:
     """``{name: value}`` of the notebook's ``parameters`` cell (values are plain literals)."""
-    return {name: ast.literal_eval(info["default"]) for name, info in declared_parameters(notebook).items()}
+    return literal_defaults(declared_parameters(notebook))
+
+
+def literal_defaults(declared: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+    """``{name: value}`` of :func:`declared_parameters`' output (default source text read as a literal)."""
+    return {name: ast.literal_eval(info["default"]) for name, info in declared.items()}

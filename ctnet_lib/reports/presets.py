@@ -135,6 +135,34 @@ def _check_overrides(overrides: Mapping[str, Any], declared: Mapping[str, Collec
         )
 
 
+def type_mismatch(value: Any, default: Any) -> str | None:
+    """Why ``value`` cannot replace a parameter whose default is ``default`` (``None`` when it can).
+
+    The default's type is the parameter's type: an int takes an int, a float an int or a float, a string
+    a string or a list (a keyword such as ``"all"`` or a list of names), a bool, a list or a mapping only
+    its own kind; a ``None`` default takes anything.
+    """
+    if default is None:
+        return None
+    accepted = {bool: (bool,), int: (int,), float: (int, float), str: (str, list), list: (list,),
+                tuple: (list, tuple), dict: (dict,)}.get(type(default), (object,))
+    if isinstance(value, accepted) and not (isinstance(value, bool) and bool not in accepted):
+        return None
+    return f"expected {type(default).__name__} like its default {default!r}, got {type(value).__name__}"
+
+
+def check_parameter_types(
+    parameters: Mapping[str, Mapping[str, Any]], defaults: Mapping[str, Mapping[str, Any]]
+) -> None:
+    """Reject a value whose type does not fit the notebook's ``parameters`` cell, before anything runs
+    (``parameters`` and ``defaults``: ``{stem: {name: value}}``)."""
+    for stem, values in parameters.items():
+        for name, value in values.items():
+            problem = type_mismatch(value, defaults[stem].get(name))
+            if problem:
+                raise CliError(f"parameter {name} = {value!r} for {stem}: {problem}")
+
+
 def values_equal_to_defaults(preset: ReportPreset, defaults: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """Preset entries that restate a notebook default (``defaults``: {stem: {name: value}}).
 

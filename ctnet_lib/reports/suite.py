@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ctnet_lib.reports.index_page import write_index
 from ctnet_lib.reports.layout import NOTEBOOKS_DIR, OUTPUT_DIR, PRESETS_DIR
-from ctnet_lib.reports.notebooks import declared_parameters, find_notebooks, select_notebooks
-from ctnet_lib.reports.presets import ReportPreset, check_preset_notebooks, load_preset, resolve_parameters
+from ctnet_lib.reports.notebooks import (
+    declared_parameters,
+    find_notebooks,
+    literal_defaults,
+    select_notebooks,
+)
+from ctnet_lib.reports.presets import (
+    ReportPreset,
+    check_parameter_types,
+    check_preset_notebooks,
+    load_preset,
+    resolve_parameters,
+)
 from ctnet_lib.reports.runner import ReportResult, run_report
 
 
@@ -31,14 +42,25 @@ def plan_reports(
     notebooks_dir: Path = NOTEBOOKS_DIR,
     presets_dir: Path = PRESETS_DIR,
 ) -> ReportPlan:
-    """Load the preset, select the notebooks, and check and merge the parameters (errors before any run)."""
+    """Load the preset, select the notebooks, and check and merge the parameters (names and types: errors
+    before any run)."""
     preset = load_preset(preset_name, presets_dir)
     every_notebook = find_notebooks(notebooks_dir)
     check_preset_notebooks(preset, list(every_notebook))
     notebooks = select_notebooks(every_notebook, names)
     declared = {stem: declared_parameters(path) for stem, path in notebooks.items()}
     parameters = resolve_parameters(preset, declared, overrides or {})
+    check_parameter_types(parameters, {stem: literal_defaults(info) for stem, info in declared.items()})
     return ReportPlan(preset, notebooks, declared, parameters)
+
+
+def remove_stale_temporaries(folder: Path, stems: Iterable[str]) -> list[Path]:
+    """Delete the temporary files (``.<stem>.<random>.tmp.<ext>``) that a killed run left for ``stems``
+    and for the index; return them."""
+    stale = [path for stem in [*stems, "index"] for path in folder.glob(f".{stem}.*.tmp.*")]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def run_suite(
@@ -54,6 +76,7 @@ def run_suite(
     return this run's results. The index there is updated after each notebook, so an interrupted run
     still lists the reports it finished."""
     folder = output_dir / plan.preset.name
+    remove_stale_temporaries(folder, plan.notebooks)
     results = []
     for number, (stem, notebook) in enumerate(plan.notebooks.items(), start=1):
         counter = f"[{number}/{len(plan.notebooks)}] {stem}"
