@@ -5,8 +5,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from ctnet_lib import build_model
+from ctnet_lib.analysis import complexity
 from ctnet_lib.analysis.command import paper_table_markdown
-from ctnet_lib.analysis.complexity import count_complexity
+from ctnet_lib.analysis.complexity import count_complexity, register_counter
 from ctnet_lib.analysis.paper_tables import reference_rows, reproduce_paper_table
 from ctnet_lib.cli import main
 from ctnet_lib.options import parse_set_options
@@ -95,3 +96,41 @@ def test_paper_table_markdown_lists_ours_beside_the_paper():
 def test_complexity_without_preset_or_table_is_a_one_line_error(capsys):
     assert main(["complexity"]) == 2
     assert "--paper-table" in capsys.readouterr().err
+
+
+class Scale(torch.nn.Module):
+    """A custom layer the counter does not know: x * weight (one MAC per output element)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.ones(()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.weight
+
+
+class Mixer(torch.nn.Module):
+    """A module with a parameter of its own beside a child: its own MACs are not hooked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 4)
+        self.mix = torch.nn.Parameter(torch.eye(4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x) @ self.mix
+
+
+def test_a_module_the_counter_cannot_count_is_named_not_skipped(monkeypatch):
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4), Scale(), Mixer())
+    named = r"cannot count 2 module\(s\).*1 \(Scale\), 2 \(Mixer, own parameters\)"
+    with pytest.warns(UserWarning, match=named):
+        report = count_complexity(model, (2, 4))
+    assert report.uncounted == ("1 (Scale)", "2 (Mixer, own parameters)")
+    assert report.table.set_index("name").loc["1", "counted"] == False  # noqa: E712
+    assert report.macs == 2 * 2 * 4 * 4  # the two Linear layers only
+
+    monkeypatch.setattr(complexity, "_COUNTERS", {})
+    register_counter(Scale, lambda module, output, convention: output.numel())
+    report = count_complexity(torch.nn.Sequential(torch.nn.Linear(4, 4), Scale()), (2, 4))
+    assert report.uncounted == () and report.macs == 2 * 4 * 4 + 2 * 4
