@@ -312,6 +312,9 @@ CLI_CASES = [
             ("list.txt:2", "<video_path> <label>")),
     CliCase("list item missing: fails before training", lambda t, r: _train_argv(
         t, str(write_list(t, "ok.mp4 0\ngone.mp4 1\n"))), ("list.txt:2", "gone.mp4", "does not exist")),
+    CliCase("frame folders named by another template", lambda t, r: _train_argv(
+        t, str(after(write_frames(t / "clip", template="img_{:05d}.jpg"), write_list(t, "clip 8 0\n")))),
+            ("list.txt:1", "'00001.jpg'", "--frame-template")),
     CliCase("label outside the class file", lambda t, r: _train_argv(
         t, str(write_list(t, "ok.mp4 1\n")), "--class-file", str(_one_class(t))),
             ("list.txt:1", "label 1 is outside the 1 classes")),

@@ -19,7 +19,7 @@ from test_train_engine import TinyVideoNet, brightness_clips, tiny_config
 from torch import nn
 
 from ctnet_lib.data import DataItemError, SparseSampler, VideoClipDataset, eval_transform
-from ctnet_lib.train import fit, load_checkpoint
+from ctnet_lib.train import fit, load_checkpoint, save_checkpoint
 
 TESTS = Path(__file__).parent
 EPOCHS = 3
@@ -179,3 +179,16 @@ def test_failing_on_a_bad_item_names_its_line_in_one_line_from_a_worker(tmp_path
     message = str(raised.value)
     assert "\n" not in message and message.startswith(f"{tmp_path / 'train.txt'}:3: ")
     assert "broken.mp4" in message and "re-encode" in message
+
+
+def test_a_checkpoint_written_before_new_config_fields_resumes(tmp_path):
+    """Fields added to TrainConfig later (accumulate, bad_items, ...) take their defaults."""
+    config = tiny_config(tmp_path, epochs=2)
+    torch.manual_seed(0)
+    fit(TinyVideoNet(), brightness_clips(16), brightness_clips(8, seed=1), config, stop_after_epochs=1)
+    state = load_checkpoint(tmp_path / "last.pt")
+    for name in ("accumulate", "bad_items", "check_data", "frame_template", "first_frame_index"):
+        del state["config"][name]
+    save_checkpoint(tmp_path / "last.pt", state)
+    result = fit(TinyVideoNet(), brightness_clips(16), brightness_clips(8, seed=1), config)
+    assert result.complete and result.epochs_trained_now == 1

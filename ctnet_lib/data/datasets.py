@@ -19,7 +19,15 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ctnet_lib.data.decoding import Backend, VideoDecodeError, check_frame_template, open_video, probe_video
+from ctnet_lib.data.decoding import (
+    FIRST_FRAME_INDEX,
+    FRAME_TEMPLATE,
+    Backend,
+    VideoDecodeError,
+    check_frame_template,
+    open_video,
+    probe_video,
+)
 from ctnet_lib.data.list_files import ListFormat, VideoRecord, read_list_file
 from ctnet_lib.data.sampling import ClipSampler
 from ctnet_lib.data.transforms import ClipTransform, Normalize
@@ -90,8 +98,8 @@ class VideoClipDataset(Dataset):
         multi_view: bool = False,
         decode_size: tuple[int, int] | None = None,
         backend: Backend = "auto",
-        frame_template: str = "{:05d}.jpg",
-        first_frame_index: int = 1,
+        frame_template: str = FRAME_TEMPLATE,
+        first_frame_index: int = FIRST_FRAME_INDEX,
         seed: int | None = None,
         num_classes: int | None = None,
         bad_items: str = "fail",

@@ -25,6 +25,8 @@ import torch
 from PIL import Image
 
 __all__ = [
+    "FIRST_FRAME_INDEX",
+    "FRAME_TEMPLATE",
     "DecordReader",
     "FrameFolderReader",
     "PyAVReader",
@@ -36,6 +38,9 @@ __all__ = [
 ]
 
 Backend = Literal["auto", "decord", "pyav"]
+# frame files of the Something-Something and TSN releases: 00001.jpg, 00002.jpg, ...
+FRAME_TEMPLATE = "{:05d}.jpg"
+FIRST_FRAME_INDEX = 1
 _VIDEO_FIX = (
     "the file is truncated, corrupt or not a video: re-download or re-encode it "
     "(e.g. `ffmpeg -i IN -c:v libx264 -pix_fmt yuv420p OUT.mp4`) or remove it from the list file"
@@ -223,8 +228,8 @@ class FrameFolderReader:
     def __init__(
         self,
         folder: str | Path,
-        template: str = "{:05d}.jpg",
-        first_index: int = 1,
+        template: str = FRAME_TEMPLATE,
+        first_index: int = FIRST_FRAME_INDEX,
         num_frames: int | None = None,
         size: tuple[int, int] | None = None,
     ) -> None:
@@ -245,7 +250,8 @@ class FrameFolderReader:
         if count == 0:
             raise VideoDecodeError(
                 f"frame folder {self.path} has no file named {template.format(first_index)!r}: set the "
-                "frame file-name template (e.g. '{:05d}.jpg', 'img_{:05d}.jpg') and the first index (0 or 1)"
+                "frame file-name template (e.g. '{:05d}.jpg', 'img_{:05d}.jpg') and the first index (0 or 1); "
+                "ctnet train: --frame-template, --first-frame-index"
             )
         self._num_frames = count
 
@@ -281,8 +287,8 @@ def open_video(
     *,
     size: tuple[int, int] | None = None,
     backend: Backend = "auto",
-    frame_template: str = "{:05d}.jpg",
-    first_frame_index: int = 1,
+    frame_template: str = FRAME_TEMPLATE,
+    first_frame_index: int = FIRST_FRAME_INDEX,
     num_frames: int | None = None,
 ) -> VideoReader:
     """Open a video file or a JPEG frame folder (chosen by whether ``path`` is a folder).
@@ -309,7 +315,7 @@ def open_video(
 
 
 def probe_video(
-    path: str | Path, *, frame_template: str = "{:05d}.jpg", first_frame_index: int = 1,
+    path: str | Path, *, frame_template: str = FRAME_TEMPLATE, first_frame_index: int = FIRST_FRAME_INDEX,
     num_frames: int | None = None,
 ) -> None:
     """Check quickly that ``path`` can be read: a video file's header opens (PyAV) and its first frame

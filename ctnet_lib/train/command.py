@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ctnet_lib.data.datasets import BAD_ITEMS
+from ctnet_lib.data.decoding import FIRST_FRAME_INDEX, FRAME_TEMPLATE
 from ctnet_lib.devices import resolve_device
 from ctnet_lib.io_utils import atomic_write_text
 from ctnet_lib.models import list_presets
@@ -44,6 +45,10 @@ TRAIN_FLAGS: tuple[tuple[str, str, Any, str], ...] = (
     ("--val-list", "val_list", str, "list file of validation videos"),
     ("--root", "root", str, "folder the list-file paths are relative to (default: the list file's folder)"),
     ("--class-file", "class_file", str, "classes.json with class names and flip partners"),
+    ("--frame-template", "frame_template", str, f"file names in frame folders (default {FRAME_TEMPLATE!r}; "
+     "e.g. 'img_{:05d}.jpg')"),
+    ("--first-frame-index", "first_frame_index", int,
+     f"number of the first frame file (default {FIRST_FRAME_INDEX})"),
     ("--num-classes", "num_classes", int, "number of classes (default: from the class file or the labels)"),
     ("--synthetic-dir", "synthetic_dir", str, "folder of the synthetic set (default $CTNET_CACHE_DIR or "
      "~/.cache/ctnet-lab)"),

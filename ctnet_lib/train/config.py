@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from ctnet_lib.data.datasets import BAD_ITEMS
+from ctnet_lib.data.decoding import FIRST_FRAME_INDEX, FRAME_TEMPLATE
 from ctnet_lib.data.synthetic import DEFAULT_SETTINGS
 from ctnet_lib.models.presets import model_config
 
@@ -47,6 +48,8 @@ class TrainConfig:
     val_list: str | None = None  # list file of the validation videos (data='lists')
     root: str | None = None  # folder the list paths are relative to
     class_file: str | None = None  # classes.json (names, flip partners); optional
+    frame_template: str = FRAME_TEMPLATE  # file names of frame folders, e.g. 'img_{:05d}.jpg'
+    first_frame_index: int = FIRST_FRAME_INDEX  # number of the first frame file (0 or 1)
     num_classes: int | None = None  # None: from the class file, else 1 + the largest label
     synthetic_dir: str | None = None  # where the synthetic set lives; None: a cache folder
     synthetic_classes: int = DEFAULT_SETTINGS.num_classes  # even, 2 to 10

@@ -131,6 +131,10 @@ def _flip_setting(config: TrainConfig, source: DataSource) -> bool | dict[int, i
     return config.flip == "plain"
 
 
+def _frame_files(config: TrainConfig) -> dict[str, str | int]:
+    return {"frame_template": config.frame_template, "first_frame_index": config.first_frame_index}
+
+
 def train_dataset(source: DataSource, config: TrainConfig) -> VideoClipDataset:
     """Training clips (3, T, H, W): random sparse segments or a random dense window, multi-scale crop,
     optional flip; random choices seeded by ``(config.seed, epoch, index)``."""
@@ -140,7 +144,7 @@ def train_dataset(source: DataSource, config: TrainConfig) -> VideoClipDataset:
                                 flip=_flip_setting(config, source))
     kind = CachedVideoClipDataset if config.cache_videos else VideoClipDataset
     return kind(source.train_list, source.root, sampler, transform, seed=config.seed,
-                num_classes=source.num_classes, bad_items=config.bad_items)
+                num_classes=source.num_classes, bad_items=config.bad_items, **_frame_files(config))
 
 
 def eval_dataset(
@@ -157,7 +161,8 @@ def eval_dataset(
     transform = eval_transform(config.crop_size, short_side=config.short_side, num_crops=crops)
     kind = CachedVideoClipDataset if config.cache_videos else VideoClipDataset
     return kind(list_file or source.val_list, root if list_file else source.root, eval_sampler(config, clips),
-                transform, multi_view=clips * crops > 1, num_classes=source.num_classes)
+                transform, multi_view=clips * crops > 1, num_classes=source.num_classes,
+                **_frame_files(config))
 
 
 def eval_sampler(config: TrainConfig, clips: int = 1) -> ClipSampler:
