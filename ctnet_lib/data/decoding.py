@@ -250,8 +250,8 @@ class FrameFolderReader:
         if count == 0:
             raise VideoDecodeError(
                 f"frame folder {self.path} has no file named {template.format(first_index)!r}: set the "
-                "frame file-name template (e.g. '{:05d}.jpg', 'img_{:05d}.jpg') and the first index (0 or 1); "
-                "ctnet train: --frame-template, --first-frame-index"
+                "frame file-name template (e.g. '{:05d}.jpg', 'img_{:05d}.jpg') and the first index (0 or "
+                "1); ctnet train: --frame-template, --first-frame-index"
             )
         self._num_frames = count
 
