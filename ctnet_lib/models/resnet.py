@@ -7,10 +7,13 @@ format loads directly (see ``pretrained.py``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 from ctnet_lib.models.block_selection import DEFAULT_REPLACE, LAYER_NAMES, select_blocks
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig, build_temporal_module
@@ -31,15 +34,46 @@ BACKBONES = {
 }
 
 
-class FramesToClip(nn.Module):
-    """Wraps a temporal module so it runs inside the 2D network: (N*T, C, H, W) -> (N*T, C, H', W')."""
+@contextmanager
+def frozen_batch_norm_statistics(module: nn.Module) -> Iterator[None]:
+    """Inside the block, training-mode BatchNorms of ``module`` normalise with the batch's statistics but
+    leave their running statistics and batch counts as they are, as a recomputed forward must."""
+    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [(m.momentum, None if m.num_batches_tracked is None else m.num_batches_tracked.clone())
+             for m in norms]
+    for m in norms:
+        m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, (momentum, tracked) in zip(norms, saved, strict=True):
+            m.momentum = momentum
+            if tracked is not None:
+                m.num_batches_tracked.copy_(tracked)
 
-    def __init__(self, module: nn.Module) -> None:
+
+class FramesToClip(nn.Module):
+    """Wraps a temporal module so it runs inside the 2D network: (N*T, C, H, W) -> (N*T, C, H', W').
+
+    With ``checkpointing`` (and gradients on) only the input is kept for the backward pass, which runs
+    the module's forward again (with the running BatchNorm statistics left alone) to get its gradients.
+    """
+
+    def __init__(self, module: nn.Module, checkpointing: bool = False) -> None:
         super().__init__()
         self.module = module
         self.num_frames = 1
+        self.checkpointing = checkpointing
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.checkpointing and torch.is_grad_enabled() and x.requires_grad:
+            return checkpoint(
+                self._run, x, use_reentrant=False,
+                context_fn=lambda: (nullcontext(), frozen_batch_norm_statistics(self.module)),
+            )
+        return self._run(x)
+
+    def _run(self, x: Tensor) -> Tensor:
         nt, c, h, w = x.shape
         t = self.num_frames
         clip = x.view(nt // t, t, c, h, w).transpose(1, 2)
@@ -53,7 +87,12 @@ class Bottleneck(nn.Module):
     expansion = 4
 
     def __init__(
-        self, in_channels: int, width: int, stride: int, temporal: TemporalModuleConfig | None
+        self,
+        in_channels: int,
+        width: int,
+        stride: int,
+        temporal: TemporalModuleConfig | None,
+        checkpointing: bool = False,
     ) -> None:
         super().__init__()
         out_channels = width * self.expansion
@@ -62,7 +101,7 @@ class Bottleneck(nn.Module):
         if temporal is None:
             self.conv2: nn.Module = nn.Conv2d(width, width, 3, stride=stride, padding=1, bias=False)
         else:
-            self.conv2 = FramesToClip(build_temporal_module(width, temporal, stride))
+            self.conv2 = FramesToClip(build_temporal_module(width, temporal, stride), checkpointing)
         self.bn2 = nn.BatchNorm2d(width)
         self.conv3 = nn.Conv2d(width, out_channels, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(out_channels)
@@ -83,7 +122,10 @@ class Bottleneck(nn.Module):
 
 
 class VideoResNet(nn.Module):
-    """x: (N, 3, T, H, W) -> logits (N, num_classes), averaged over the T per-frame predictions."""
+    """x: (N, 3, T, H, W) -> logits (N, num_classes), averaged over the T per-frame predictions.
+
+    ``checkpointing``: recompute each temporal module in the backward pass (see ``FramesToClip``).
+    """
 
     def __init__(
         self,
@@ -92,6 +134,7 @@ class VideoResNet(nn.Module):
         temporal: TemporalModuleConfig,
         replace: str = DEFAULT_REPLACE,
         dropout: float = 0.5,
+        checkpointing: bool = False,
     ) -> None:
         super().__init__()
         self.temporal_config = temporal
@@ -108,7 +151,7 @@ class VideoResNet(nn.Module):
             for i in range(blocks):
                 stride = 2 if (i == 0 and stage > 0) else 1
                 module = temporal if i in chosen.get(name, ()) else None
-                layer.append(Bottleneck(in_channels, width, stride, module))
+                layer.append(Bottleneck(in_channels, width, stride, module, checkpointing))
                 in_channels = width * Bottleneck.expansion
             setattr(self, name, nn.Sequential(*layer))
         self.avgpool = nn.AdaptiveAvgPool2d(1)

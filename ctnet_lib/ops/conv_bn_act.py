@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from ctnet_lib.ops.conv_lowering import Conv3d
+
 
 def triple(value: int | tuple[int, int, int]) -> tuple[int, int, int]:
     return value if isinstance(value, tuple) else (value, value, value)
@@ -21,10 +23,11 @@ def conv3d(
     stride: int | tuple[int, int, int] = 1,
     groups: int = 1,
     bias: bool = False,
-) -> nn.Conv3d:
-    """A 'same'-padded Conv3d (bias off by default, since a BatchNorm usually follows)."""
+) -> Conv3d:
+    """A 'same'-padded Conv3d (bias off by default, since a BatchNorm usually follows) that runs as a 2D
+    convolution where its kernel and the device allow (see ``conv_lowering``)."""
     kernel_size = triple(kernel_size)
-    return nn.Conv3d(
+    return Conv3d(
         in_channels, out_channels, kernel_size, stride=stride, padding=same_padding(kernel_size),
         groups=groups, bias=bias,
     )
