@@ -12,6 +12,7 @@ from collections.abc import Sequence
 COMMAND_MODULES = (
     "ctnet_lib.reports.command",
     "ctnet_lib.analysis.command",
+    "ctnet_lib.analysis.benchmark_command",
     "ctnet_lib.data.command",
     "ctnet_lib.train.command",
     "ctnet_lib.explain.command",

@@ -1,0 +1,89 @@
+"""The benchmark suite: cases in fresh processes, ratios to baselines of the same run, targets, JSON."""
+
+import json
+
+import pytest
+
+from ctnet_lib.analysis.benchmark_suite import (
+    TARGETS,
+    Case,
+    SuiteSettings,
+    add_ratios,
+    evaluate_targets,
+    run_suite,
+    suite_cases,
+)
+
+QUICK = SuiteSettings(threads=1, repeats=1, warmup=0, quick=True)
+
+
+def _network(label, fwd_bwd, peak, **extra):
+    return {"group": "network", "label": label, "batch_size": 2, "fwd_ms": fwd_bwd / 3,
+            "fwd_bwd_ms": fwd_bwd, "peak_mem_mb": peak, "forced": False, "checkpointing": False, **extra}
+
+
+def test_ratios_and_targets_from_rows():
+    rows = add_ratios([
+        _network("TSN", 100.0, 1000.0),
+        _network("CT-Net", 85.0, 1200.0),
+        _network("CT-Net", 120.0, 1250.0, implementation="native", forced=True),
+        _network("CT-Net", 95.0, 1050.0, checkpointing=True),
+    ])
+    assert rows[0]["fwd_bwd_ms_vs_baseline"] == 1.0
+    assert rows[1]["fwd_bwd_ms_vs_baseline"] == pytest.approx(0.85)
+    assert rows[1]["peak_mem_mb_vs_baseline"] == pytest.approx(1.2)
+    targets = {t["target"]: t for t in evaluate_targets(rows)}
+    assert set(targets) == {t.name for t in TARGETS}
+    assert targets["CT-Net-R50 training step / TSN-R50's"] == {
+        "target": "CT-Net-R50 training step / TSN-R50's", "measured": 0.85, "limit": 0.9, "at_least": False,
+        "met": True}
+    assert targets["CT-Net-R50 training step / the readable (native) implementation's"]["measured"] == 0.708
+    assert targets["CT-Net-R50 peak training memory / TSN-R50's"]["met"] is False
+    assert targets["CT-Net-R50 peak training memory with checkpointing / TSN-R50's"]["met"] is True
+    not_measured = targets["data clips/s (decord, one thread) / ctnet_small training clips/s"]
+    assert not_measured["measured"] is None and not_measured["met"] is None
+
+
+def test_the_suite_covers_every_module_network_and_decoder():
+    cases = suite_cases(SuiteSettings())
+    labels = {(case.group, case.label) for case in cases}
+    assert {("module", "2D 3x3 (TSN)"), ("module", "R(2+1)D"), ("module", "CT-Net (PW+TE)"),
+            ("network", "TSN"), ("network", "CT-Net"), ("data", "decord"), ("data", "pyav")} <= labels
+    assert cases[0].label == "2D 3x3 (TSN)"  # baselines first
+    assert len({json.dumps([c.group, c.label, c.options], sort_keys=True) for c in cases}) == len(cases)
+
+
+@pytest.mark.slow
+def test_run_suite_measures_in_subprocesses_and_writes_json(tmp_path):
+    cases = [
+        Case("module", "2D 3x3 (TSN)", {"implementation": "auto"}),
+        Case("module", "CT-Module", {"implementation": "auto"}),
+        Case("network", "TSN", {"preset": "tsn_small"}),
+        Case("network", "CT-Net", {"preset": "ctnet_small"}),
+        Case("network", "CT-Net", {"preset": "ctnet_small", "implementation": "native"}),
+        Case("data", "pyav", {"backend": "pyav"}),
+    ]
+    lines = []
+    results = run_suite(QUICK, tmp_path / "bench.json", cases, log=lines.append)
+    assert json.loads((tmp_path / "bench.json").read_text()) == json.loads(json.dumps(results))
+    assert len(lines) == len(cases)
+    assert results["machine"]["threads"] == 1 and results["machine"]["cpu_cores"] >= 1
+    modules = [r for r in results["rows"] if r["group"] == "module"]
+    assert [r["stage"] for r in modules] == ["layer1", "layer2", "layer3", "layer4"] * 2
+    assert all(r["fwd_ms_vs_baseline"] == 1.0 for r in modules[:4])
+    assert all(r["implementation"] == "lowered" and not r["forced"] for r in modules[4:])
+    ctnet = [r for r in results["rows"] if r["label"] == "CT-Net"]
+    assert [r["implementation"] for r in ctnet] == ["lowered", "native"]
+    assert all(r["fwd_bwd_ms"] > 0 and r["peak_mem_mb"] > 0 and "fwd_bwd_ms_vs_baseline" in r for r in ctnet)
+    data = next(r for r in results["rows"] if r["group"] == "data")
+    assert data["clips_per_s"] > 0 and data["threads"] == 1
+    targets = {t["target"]: t for t in results["targets"]}
+    assert targets["CT-Net-R50 training step / the readable (native) implementation's"]["measured"] > 0
+
+
+@pytest.mark.slow
+def test_a_failing_case_names_itself(tmp_path):
+    expected = r"benchmark case network/broken .* failed: ValueError: unknown model preset 'nope'"
+    with pytest.raises(RuntimeError, match=expected):
+        run_suite(QUICK, tmp_path / "bench.json", [Case("network", "broken", {"preset": "nope"})])
+    assert not (tmp_path / "bench.json").exists()
