@@ -4,6 +4,12 @@ import json
 
 import pytest
 
+from ctnet_lib.analysis.benchmark_results import (
+    describe_machine,
+    load_benchmark_results,
+    module_table,
+    network_table,
+)
 from ctnet_lib.analysis.benchmark_suite import (
     TARGETS,
     Case,
@@ -13,6 +19,7 @@ from ctnet_lib.analysis.benchmark_suite import (
     run_suite,
     suite_cases,
 )
+from ctnet_lib.viz.benchmark_figures import network_benchmark_figure
 
 QUICK = SuiteSettings(threads=1, repeats=1, warmup=0, quick=True)
 
@@ -87,3 +94,22 @@ def test_a_failing_case_names_itself(tmp_path):
     with pytest.raises(RuntimeError, match=expected):
         run_suite(QUICK, tmp_path / "bench.json", [Case("network", "broken", {"preset": "nope"})])
     assert not (tmp_path / "bench.json").exists()
+
+
+def test_committed_results_read_as_tables_and_figures(tmp_path):
+    rows = add_ratios([_network("TSN", 100.0, 1000.0), _network("CT-Net", 85.0, 1200.0)])
+    results = {"suite": "ctnet-benchmark", "created": "2026-11-30T00:00:00+00:00", "rows": rows,
+               "targets": evaluate_targets(rows),
+               "machine": {"device_name": "a CPU", "device": "cpu", "threads": 2, "cpu_cores": 2,
+                           "torch_version": "2.13.0", "commit": "abc"}}
+    (tmp_path / "cpu.json").write_text(json.dumps(results))
+    loaded = load_benchmark_results(tmp_path)
+    assert list(loaded) == ["cpu"]
+    table = network_table(loaded["cpu"])
+    assert table["fwd_bwd_ms_vs_baseline"].tolist() == pytest.approx([1.0, 0.85])
+    assert module_table(loaded["cpu"]).empty
+    assert "a CPU (cpu, 2 threads of 2 cores)" in describe_machine(results)
+    assert len(network_benchmark_figure(table).data) == 3
+    (tmp_path / "other.json").write_text('{"suite": "something else"}')
+    with pytest.raises(ValueError, match=r"other\.json is not a `ctnet benchmark` result"):
+        load_benchmark_results(tmp_path)

@@ -1,0 +1,41 @@
+"""Figures of a committed ``ctnet benchmark`` run (tables from ``analysis.benchmark_results``)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+
+def _case_name(row: pd.Series) -> str:
+    extra = [row["implementation"]] if row.get("implementation") else []
+    if row.get("checkpointing"):
+        extra.append("checkpointing")
+    return f"{row['label']} ({', '.join(extra)})" if extra else str(row["label"])
+
+
+def network_benchmark_figure(networks: pd.DataFrame, title: str = "") -> go.Figure:
+    """Bars per network case: inference and training-step ms (left), peak training memory (right),
+    each labelled with its ratio to TSN's."""
+    rows = networks.dropna(subset=["fwd_bwd_ms_vs_baseline"]).copy()
+    names = [_case_name(row) for _, row in rows.iterrows()]
+    figure = make_subplots(rows=1, cols=2,
+                           subplot_titles=("time per call (ms)", "peak training memory (MiB)"))
+    for column, label in (("fwd_ms", "inference"), ("fwd_bwd_ms", "training step (fwd + bwd)")):
+        figure.add_trace(go.Bar(x=names, y=rows[column], name=label,
+                                text=[f"{r:.2f}x" for r in rows[f"{column}_vs_baseline"]]), row=1, col=1)
+    figure.add_trace(go.Bar(x=names, y=rows["peak_mem_mb"], name="peak memory",
+                            text=[f"{r:.2f}x" for r in rows["peak_mem_mb_vs_baseline"]]), row=1, col=2)
+    figure.update_layout(title=title or "Whole networks, ratios to TSN", barmode="group", height=480)
+    return figure
+
+
+def module_benchmark_figure(modules: pd.DataFrame, title: str = "") -> go.Figure:
+    """Forward + backward ms of every module case at each ResNet-50 stage (log axis)."""
+    figure = go.Figure()
+    for name, rows in modules.groupby(modules.apply(_case_name, axis=1), sort=False):
+        figure.add_trace(go.Bar(x=rows["stage"], y=rows["fwd_bwd_ms"], name=name,
+                                text=[f"{r:.2f}x" for r in rows["fwd_bwd_ms_vs_baseline"]]))
+    figure.update_layout(title=title or "Modules at each stage: forward + backward (ratio to the 2D 3x3)",
+                         barmode="group", yaxis={"type": "log", "title": "ms"}, height=480)
+    return figure
