@@ -97,6 +97,7 @@ def suite_cases(settings: SuiteSettings) -> list[Case]:
         Case("network", "CT-Module", {"preset": "ctmodule_r50", "implementation": "native"}),
         Case("network", "CT-Net", {"preset": "ctnet_r50", "implementation": "native"}),
         Case("network", "CT-Net", {"preset": "ctnet_r50", "checkpointing": True}),
+        Case("network", "CT-Net", {"preset": "ctnet_r50", "accumulate": 2}),
         Case("network", "CT-Net small", {"preset": "ctnet_small", "batch_size": 8, "train_only": True}),
     ]
     cases += [Case("data", backend, {"backend": backend}) for backend in ("decord", "pyav")]
@@ -142,7 +143,8 @@ def run_module_case(case: Case, settings: SuiteSettings, device: torch.device) -
 
 def run_network_case(case: Case, settings: SuiteSettings, device: torch.device) -> list[dict[str, Any]]:
     """Inference and one training step (forward + backward, no optimiser) of one network, prepared and in
-    the precision that training uses on ``device`` (fp32 on the CPU, AMP on CUDA)."""
+    the precision that training uses on ``device`` (fp32 on the CPU, AMP on CUDA); with ``accumulate``
+    the step runs the batch as that many micro-batches whose gradients add up."""
     options = {k: case.options[k] for k in ("implementation", "checkpointing") if k in case.options}
     model = build_model(case.options["preset"], num_classes=174, num_frames=settings.frames, **options)
     batch = case.options.get("batch_size", settings.batch_size)
@@ -150,8 +152,10 @@ def run_network_case(case: Case, settings: SuiteSettings, device: torch.device) 
     x = torch.randn(batch, 3, settings.frames, resolution, resolution, device=device)
     prepare_model(model, device)
     precision = choose_precision(device)
+    accumulate = case.options.get("accumulate", 1)
     row: dict[str, Any] = {"preset": case.options["preset"], "batch_size": batch, "frames": settings.frames,
                            "resolution": resolution, "checkpointing": bool(options.get("checkpointing")),
+                           "accumulate": accumulate,
                            "precision": str(precision), **_implementation_fields(case.options, device)}
     with flushed_denormals():
         if not case.options.get("train_only"):
@@ -163,9 +167,10 @@ def run_network_case(case: Case, settings: SuiteSettings, device: torch.device) 
 
         def step() -> None:
             model.zero_grad(set_to_none=True)
-            with precision.autocast():
-                loss = model(x).float().sum()
-            loss.backward()
+            for micro_batch in x.chunk(accumulate):
+                with precision.autocast():
+                    loss = model(micro_batch).float().sum()
+                loss.backward()
 
         timing = time_call(step, device, settings.repeats, settings.warmup)
     row.update(fwd_bwd_ms=timing.median_ms, fwd_bwd_iqr_ms=timing.iqr_ms,
@@ -294,7 +299,7 @@ def run_suite(
 
 
 def _is_default(row: dict[str, Any]) -> bool:
-    return not row.get("forced") and not row.get("checkpointing")
+    return not row.get("forced") and not row.get("checkpointing") and row.get("accumulate", 1) == 1
 
 
 def _find(rows: Sequence[dict[str, Any]], group: str, label: str, **match: Any) -> dict[str, Any] | None:

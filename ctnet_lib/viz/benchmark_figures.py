@@ -11,6 +11,8 @@ def _case_name(row: pd.Series) -> str:
     extra = [row["implementation"]] if row.get("implementation") else []
     if row.get("checkpointing"):
         extra.append("checkpointing")
+    if row.get("accumulate", 1) > 1:
+        extra.append(f"{row['accumulate']} micro-batches")
     return f"{row['label']} ({', '.join(extra)})" if extra else str(row["label"])
 
 
