@@ -107,8 +107,6 @@ def test_the_last_sub_dimension_is_kept_when_it_divides_c(channels, sub_dims, la
     assert channels % last == 0 and sizes[-1] == last and math.prod(sizes) == channels
 
 
-@pytest.mark.xfail(strict=True, reason="found by the property above: the error names C / CK = 1, not the "
-                   "C and last_sub_dim asked for (ctnet_lib/ops/factorisation.py)")
 def test_a_refused_last_sub_dimension_names_the_request():
     with pytest.raises(FactorisationError, match=r"C=2\b.*last"):
         factorise(2, 3, last_sub_dim=2)

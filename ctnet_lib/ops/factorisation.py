@@ -91,7 +91,15 @@ def factorise(
         if last_sub_dim != channels:
             raise FactorisationError(f"C={channels}: with K=1 the only sub-dimension has size {channels}")
         return (channels,)
-    head = balanced_factorisation(channels // last_sub_dim, num_sub_dims - 1)
+    try:
+        head = balanced_factorisation(channels // last_sub_dim, num_sub_dims - 1)
+    except FactorisationError:
+        raise FactorisationError(
+            f"C={channels} with last sub-dimension {last_sub_dim}: the other {num_sub_dims - 1} sizes must "
+            f"split C / {last_sub_dim} = {channels // last_sub_dim}, which has only "
+            f"{prime_factor_count(channels // last_sub_dim)} prime factor(s); use a smaller last_sub_dim, "
+            "fewer sub-dimensions or explicit sizes"
+        ) from None
     return (*head, last_sub_dim)
 
 
