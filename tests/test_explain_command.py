@@ -6,10 +6,13 @@ import json
 import av
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from ctnet_lib.cli import main
 from ctnet_lib.data import open_video
+from ctnet_lib.explain.command import load_model_for
+from ctnet_lib.train import load_checkpoint
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +58,9 @@ def test_explain_writes_grid_clip_and_volume_for_any_video(tiny_runs, foreign_vi
 @pytest.mark.parametrize(("change", "message"), [
     ({"--video": "missing.mp4"}, "missing.mp4 does not exist"),
     ({"--model": "ctnet_r51"}, "unknown model preset 'ctnet_r51'"),
-    ({"--model": "tsn_small"}, "holds a ctnet_small, which does not fit --model tsn_small: keys 4 missing"),
+    ({"--model": "tsn_small"}, "holds a ctnet_small, which does not fit --model tsn_small (pass --model "
+                               "ctnet_small or another checkpoint): it holds weights of another architecture "
+                               "than VideoResNet: keys 4 missing"),
     ({"--target": "label"}, "needs the clip's label"),
 ])
 def test_bad_input_ends_with_one_line_and_exit_2(tiny_runs, foreign_video, tmp_path, capsys, change, message):
@@ -67,3 +72,16 @@ def test_bad_input_ends_with_one_line_and_exit_2(tiny_runs, foreign_video, tmp_p
     error = capsys.readouterr().err
     assert code == 2 and message in error and error.count("\n") == 1, error
     assert not (tmp_path / "out").exists()
+
+
+def test_checkpoint_of_an_older_version_loads_and_of_a_newer_one_says_so(tiny_runs, tmp_path):
+    _, run_dir = tiny_runs
+    state = load_checkpoint(run_dir / "ctnet_small" / "best.pt")
+    del state["config"]["accumulate"]  # a field added to TrainConfig after the checkpoint was written
+    torch.save(state, tmp_path / "older.pt")
+    _, config, _ = load_model_for("ctnet_small", tmp_path / "older.pt")
+    assert config.accumulate == 1 and config.model == "ctnet_small"
+    state["config"]["warp_drive"] = True
+    torch.save(state, tmp_path / "newer.pt")
+    with pytest.raises(ValueError, match=r"newer\.pt has config fields .* \(\['warp_drive'\]\)"):
+        load_model_for("ctnet_small", tmp_path / "newer.pt")

@@ -20,7 +20,9 @@ from ctnet_lib.explain.methods import METHODS, TARGET_POLICIES, explain_tube
 from ctnet_lib.explain.volumes import NORMALISATIONS
 from ctnet_lib.io_utils import atomic_write_text
 from ctnet_lib.models import list_presets
+from ctnet_lib.models.pretrained import load_matching_weights
 from ctnet_lib.train import TrainConfig, build_training_model, load_checkpoint
+from ctnet_lib.train.config import config_from_dict
 from ctnet_lib.viz.saliency_export import export_tubes
 
 __all__ = ["load_model_for", "register"]
@@ -31,24 +33,20 @@ def load_model_for(
 ) -> tuple[nn.Module, TrainConfig, tuple[str, ...]]:
     """The ``preset`` model with the weights of a ``ctnet train`` checkpoint (file or run folder, whose
     best.pt is read), in eval mode, with the run's config and class names. A checkpoint of another
-    architecture raises ValueError naming the keys that do not fit."""
+    architecture raises ValueError naming the model it holds and the keys that do not fit."""
     path = Path(checkpoint)
     path = path / "best.pt" if path.is_dir() else path
     state = load_checkpoint(path)
     if "config" not in state or "num_classes" not in state:
         raise ValueError(f"{path} is not a checkpoint of `ctnet train` (no config): train with ctnet train")
-    config = TrainConfig(**{**state["config"], "model": preset, "pretrained": None})
+    config = config_from_dict({**state["config"], "model": preset, "pretrained": None}, str(path))
     model = build_training_model(config, int(state["num_classes"]))
-    missing, unexpected = model.load_state_dict(state["model"], strict=False)
-    shapes = [key for key, value in state["model"].items()
-              if key in model.state_dict() and model.state_dict()[key].shape != value.shape]
-    if missing or unexpected or shapes:
+    try:
+        load_matching_weights(model, state["model"], "it")
+    except ValueError as error:
         trained_as = state["config"].get("model", "another model")
-        problems = [f"{len(keys)} {what} ({', '.join(keys[:3])}{', ...' if len(keys) > 3 else ''})"
-                    for what, keys in (("missing", missing), ("unexpected", unexpected),
-                                       ("of another shape", shapes)) if keys]
-        raise ValueError(f"{path} holds a {trained_as}, which does not fit --model {preset}: keys "
-                         f"{'; '.join(problems)}; pass --model {trained_as} or another checkpoint")
+        raise ValueError(f"{path} holds a {trained_as}, which does not fit --model {preset} (pass --model "
+                         f"{trained_as} or another checkpoint): {error}") from None
     model.to(resolve_device(device)).eval()
     return model, config, tuple(state.get("class_names") or range(int(state["num_classes"])))
 
