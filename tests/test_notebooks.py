@@ -110,3 +110,14 @@ def test_notebook_runs_with_the_smoke_preset_without_an_error(path, tmp_path, mo
               if output.output_type == "error"]
     assert result.ok and errors == [], result.error
     assert (tmp_path / "smoke" / result.html).stat().st_size > 0
+    assert progress_bar_widgets(executed) == []
+
+
+PROGRESS_MODELS = {"FloatProgressModel", "IntProgressModel"}  # what tqdm.auto draws in a kernel
+
+
+def progress_bar_widgets(notebook: nbformat.NotebookNode) -> list[str]:
+    """Ids of the progress-bar widgets saved in an executed notebook (a report should hold none)."""
+    state = notebook.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    return [key for key, widget in state.get("state", {}).items() if widget["model_name"] in PROGRESS_MODELS]
+

@@ -4,17 +4,12 @@ The executed notebook is written under a temporary name beside its final path (p
 every cell, so a long run can be watched) and renamed when execution ends, failed or not: a failing
 notebook still gets its executed ``.ipynb`` (with papermill's error cell) and ``.html``. An interrupted
 run leaves the previous report untouched.
-
-The kernel runs with ``KERNEL_ENVIRONMENT``: tqdm progress bars are off (a saved report would keep
-them as empty progress-bar widgets); live progress stays in JupyterLab and in the terminal.
 """
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,7 +25,6 @@ from ctnet_lib.reports.html_export import export_html
 from ctnet_lib.reports.layout import FALLBACK_KERNEL, PREFERRED_KERNEL
 
 SUMMARY_CHARS = 300
-KERNEL_ENVIRONMENT = {"TQDM_DISABLE": "1"}  # tqdm reads TQDM_<argument> defaults from the environment
 
 
 @dataclass(frozen=True)
@@ -75,21 +69,6 @@ def error_summary(error: BaseException) -> str:
     return line if len(line) <= SUMMARY_CHARS else line[: SUMMARY_CHARS - 3] + "..."
 
 
-@contextmanager
-def kernel_environment() -> Iterator[None]:
-    """Set ``KERNEL_ENVIRONMENT`` for the kernels started inside (they inherit it), then restore."""
-    saved = {name: os.environ.get(name) for name in KERNEL_ENVIRONMENT}
-    os.environ.update(KERNEL_ENVIRONMENT)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def execute(
     notebook: Path,
     output: Path,
@@ -104,17 +83,16 @@ def execute(
     Returns ``None`` on success, else the one-line error summary.
     """
     try:
-        with kernel_environment():
-            papermill.execute_notebook(
-                notebook,
-                output,
-                parameters=dict(parameters),
-                kernel_name=kernel,
-                progress_bar=progress_bar,
-                cwd=notebook.parent,
-                execution_timeout=cell_timeout_s,
-                store_widget_state=True,  # nbclient: keep ipywidgets state in the notebook (and the HTML)
-            )
+        papermill.execute_notebook(
+            notebook,
+            output,
+            parameters=dict(parameters),
+            kernel_name=kernel,
+            progress_bar=progress_bar,
+            cwd=notebook.parent,
+            execution_timeout=cell_timeout_s,
+            store_widget_state=True,  # nbclient: keep ipywidgets state in the notebook (and the HTML)
+        )
     except Exception as error:  # a failing notebook (error cell, dead kernel) must not stop the others
         return error_summary(error)
     return None

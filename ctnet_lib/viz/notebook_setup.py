@@ -8,6 +8,7 @@ an exported report shows interactive figures without network access. Matplotlib 
 from __future__ import annotations
 
 import plotly.io as pio
+from IPython import get_ipython
 from plotly.io._base_renderers import NotebookRenderer
 
 OFFLINE_RENDERER = "ctnet_offline"
@@ -42,12 +43,15 @@ def setup_notebook(figure_format: str = "png") -> None:
     if pio.renderers.default != PLOTLY_RENDERERS:
         pio.renderers.default = PLOTLY_RENDERERS
     _set_matplotlib_format(figure_format)
+    if get_ipython() is not None:
+        # embed plotly.js now, in this cell's output: plotly would do it with the first figure, and when
+        # that figure is drawn inside an explorer's Output widget, every redraw of the widget would send
+        # the 4 MB bundle through the kernel again (minutes instead of seconds)
+        pio.renderers._activate_pending_renderers()
 
 
 def _set_matplotlib_format(figure_format: str) -> None:
     """Inline matplotlib figures as ``figure_format`` images; nothing to do outside IPython."""
-    from IPython import get_ipython
-
     if get_ipython() is None:
         return
     from matplotlib_inline.backend_inline import set_matplotlib_formats

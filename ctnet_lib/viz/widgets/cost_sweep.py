@@ -121,7 +121,8 @@ class CostSweep(LiveView):
 
     def __init__(self, sweep: str = "C2", stage: str = "layer3", resolution: int = 256,
                  frames: int = 8, include_network: bool = False, live: bool = True) -> None:
-        self.sweep = widgets.ToggleButtons(options=SWEEPS, value=sweep, description="sweep", style=STYLE)
+        self.sweep = widgets.ToggleButtons(options=SWEEPS, value=sweep, description="sweep",
+                                           style={**STYLE, "button_width": "4.5em"})
         self.stage = widgets.Dropdown(options=STAGES, value=stage, description="ResNet stage", style=STYLE)
         self.resolution = widgets.Dropdown(options=sorted({112, 160, 224, 256, resolution}),
                                            value=resolution, description="input pixels", style=STYLE)

@@ -17,6 +17,11 @@ from ctnet_lib.ops.temporal_modules import TemporalModuleConfig
 from ctnet_lib.options import parse_kernels
 
 STYLE = {"description_width": "9em"}
+# the explorer layout: controls keep their width, the views take the rest (at least VIEW_MIN_WIDTH, so a
+# 3D view gets 500 px) and wrap below the controls when the notebook is narrower than both
+CONTROLS_WIDTH = "320px"
+VIEW_MIN_WIDTH = "540px"
+VIEW_HEIGHT = "580px"  # every tab the same height: switching tabs does not move the page
 
 
 class ModuleControls:
@@ -118,8 +123,13 @@ class LiveView:
 
     @property
     def ui(self) -> widgets.Widget:
-        """Controls and status on the left, the views in tabs on the right."""
-        tabs = widgets.Tab(children=list(self.views.values()))
+        """Controls and status on the left, the views in tabs on the right (below when narrow)."""
+        for output in self.views.values():
+            output.layout = widgets.Layout(height=VIEW_HEIGHT, overflow="auto")
+        tabs = widgets.Tab(children=list(self.views.values()),
+                           layout=widgets.Layout(flex=f"1 1 {VIEW_MIN_WIDTH}", min_width=VIEW_MIN_WIDTH))
         for i, title in enumerate(self.tab_titles):
             tabs.set_title(i, title)
-        return widgets.HBox([widgets.VBox([*self.controls, self.status]), tabs])
+        controls = widgets.VBox([*self.controls, self.status],
+                                layout=widgets.Layout(width=CONTROLS_WIDTH, flex="0 0 auto"))
+        return widgets.HBox([controls, tabs], layout=widgets.Layout(flex_flow="row wrap", width="100%"))
