@@ -68,6 +68,18 @@ def test_a_saved_checkpoint_loads_and_gives_the_erf_of_its_weights(tmp_path, wra
     assert np.allclose(loaded.map, expected.map, atol=1e-6)
 
 
+@pytest.mark.parametrize("load", ["preset", "model"])
+def test_a_checkpoint_of_another_architecture_names_its_keys(tmp_path, load):
+    path = tmp_path / "tsn.pth"
+    torch.save(build_model("tsn_small", num_classes=7).state_dict(), path)
+    message = r"tsn\.pth holds weights of another .* 4 unexpected \(layer1\.1\.conv2"
+    with pytest.raises(ValueError, match=message):
+        if load == "preset":
+            preset_effective_receptive_field("ctnet_small", (3, 32, 32), checkpoint=path, num_samples=1)
+        else:
+            effective_receptive_field(build_model("ctnet_small", num_classes=7), (3, 32, 32), checkpoint=path)
+
+
 def test_bad_arguments_raise():
     model = build_model("tsn_small")
     with pytest.raises(ValueError, match="stage"):

@@ -19,6 +19,7 @@ from torch import Tensor
 from ctnet_lib.checkpoint_io import read_state_dict
 from ctnet_lib.devices import resolve_device
 from ctnet_lib.models import VideoResNet, build_model
+from ctnet_lib.models.pretrained import load_matching_weights
 
 AXES = ("t", "h", "w")
 STAGES = ("layer1", "layer2", "layer3", "layer4")
@@ -106,7 +107,8 @@ def effective_receptive_field(
 
     The model runs in eval mode (each sample independent), on the device of its parameters, on
     ``num_samples`` standard-normal clips;
-    ``checkpoint`` is an optional state-dict path loaded first (``torch.load(weights_only=True)``).
+    ``checkpoint`` is an optional state-dict path loaded first (``torch.load(weights_only=True)``); one of
+    another architecture raises ValueError naming the keys that do not fit.
     The unit is frame T // 2 at map position (h // 2, w // 2); ``centre`` is the input position
     under it, (T // 2, (h // 2) * H / h, (w // 2) * W / w): the clip centre when H and W are multiples
     of 64 (an even map; a 1x1 map's unit sits over pixel (0, 0)). An odd T centres it in time.
@@ -116,7 +118,7 @@ def effective_receptive_field(
     if not isinstance(model, VideoResNet):
         raise TypeError(f"{type(model).__name__} is not a VideoResNet; build one with ctnet_lib.build_model")
     if checkpoint:
-        model.load_state_dict(read_state_dict(checkpoint))
+        load_matching_weights(model, read_state_dict(checkpoint), str(checkpoint))
     was_training = model.training
     model.eval()
     frames, height, width = input_size
@@ -156,7 +158,7 @@ def preset_effective_receptive_field(
     """ERF of a model built from ``preset`` (and ``options``) on ``device`` (``'auto'``, ``'cpu'``,
     ``'cuda'`` or ``'cuda:N'``), at initialisation or from
     ``checkpoint``. The number of classes is read from the checkpoint's classifier, so any trained head
-    loads.
+    loads; a checkpoint of another architecture raises ValueError naming the keys that do not fit.
     """
     torch.manual_seed(seed)
     state = read_state_dict(checkpoint) if checkpoint else None
@@ -165,6 +167,6 @@ def preset_effective_receptive_field(
     num_classes = 174 if state is None else state["fc.weight"].shape[0]
     model = build_model(preset, num_classes=num_classes, num_frames=input_size[0], **options)
     if state is not None:
-        model.load_state_dict(state)
+        load_matching_weights(model, state, str(checkpoint))
     model.to(resolve_device(device))
     return effective_receptive_field(model, input_size, num_samples, stage, seed=seed)
