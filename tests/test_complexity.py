@@ -134,3 +134,18 @@ def test_a_module_the_counter_cannot_count_is_named_not_skipped(monkeypatch):
     register_counter(Scale, lambda module, output, convention: output.numel())
     report = count_complexity(torch.nn.Sequential(torch.nn.Linear(4, 4), Scale()), (2, 4))
     assert report.uncounted == () and report.macs == 2 * 4 * 4 + 2 * 4
+
+
+def test_cli_names_the_modules_it_cannot_count(capsys, monkeypatch):
+    args = ["complexity", "tsn_small", "--frames", "2", "--size", "32", "--classes", "10"]
+    assert main([*args, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["uncounted"] == []
+    known = tuple(t for t in complexity.ZERO_COST if t is not torch.nn.modules.pooling._MaxPoolNd)
+    monkeypatch.setattr(complexity, "ZERO_COST", known)  # as if max pooling were a custom layer
+    with pytest.warns(UserWarning, match="cannot count 1 module"):
+        assert main([*args, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["uncounted"] == ["maxpool (MaxPool2d)"]
+    with pytest.warns(UserWarning, match="cannot count 1 module"):
+        assert main(args) == 0
+    text = capsys.readouterr().out.splitlines()
+    assert text[-1] == "left out of the GMACs, the counter cannot count them: maxpool (MaxPool2d)"

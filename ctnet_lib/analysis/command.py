@@ -1,4 +1,5 @@
-"""``ctnet complexity``: GMACs and parameters of a preset, as text or JSON."""
+"""``ctnet complexity``: GMACs and parameters of a preset, and the modules the counter cannot count, as
+text or JSON."""
 
 from __future__ import annotations
 
@@ -84,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         "convention": args.convention,
         "gmacs": round(report.gmacs, 4),
         "params_m": round(report.params_m, 4),
+        "uncounted": list(report.uncounted),  # modules left out of gmacs: the counter cannot count them
     }
     if args.json:
         if args.layers:
@@ -94,4 +96,6 @@ def run(args: argparse.Namespace) -> int:
         print(report.table.to_string(index=False))
     print(f"{args.preset} ({args.frames}x{args.size}x{args.size}, {args.classes} classes, "
           f"{args.convention} convention): {report.gmacs:.2f} GMACs, {report.params_m:.2f} M params")
+    if report.uncounted:
+        print(f"left out of the GMACs, the counter cannot count them: {', '.join(report.uncounted)}")
     return 0
