@@ -1,17 +1,27 @@
 """Atomic file output: write to a temporary file in the target's folder, then ``os.replace`` it.
 
 An interrupted or failing writer never leaves a half-written file at the final path: readers see either
-the previous version or the complete new one.
+the previous version or the complete new one. A writer killed outright (SIGKILL) can leave its hidden
+temporary beside the final path; :func:`remove_stale_temporaries` deletes such leftovers.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+# the temporary of final path <stem><suffix>: '.<stem>.<12 hex digits>.tmp<suffix>' (see _temporary_for)
+_TEMPORARY = re.compile(r"\.(?P<stem>.+)\.[0-9a-f]{12}\.tmp(?P<suffix>(\.[^.]*)?)")
+
+
+def _temporary_for(path: Path) -> Path:
+    """A fresh temporary path beside ``path``, of the form :data:`_TEMPORARY` matches."""
+    return path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}")
 
 
 @contextmanager
@@ -25,15 +35,37 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}")
+    temporary = _temporary_for(path)
     try:
         yield temporary
         os.replace(temporary, path)
     finally:
-        if temporary.is_dir():
-            shutil.rmtree(temporary)
-        else:
-            temporary.unlink(missing_ok=True)
+        _remove(temporary)
+
+
+def _remove(path: Path) -> None:
+    """Delete the file or folder at ``path``, if any (a link, not what it points to)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def remove_stale_temporaries(folder: str | os.PathLike, name: str | None = None) -> list[Path]:
+    """Delete the temporaries (files or folders) that :func:`atomic_output` writers killed before they
+    finished left in ``folder``: those of the final file ``name``, or of every name when None; return
+    them. Final paths are never touched; a missing folder has none. Call it only while no writer is at
+    work there (a live writer's temporary looks the same)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    stale: list[Path] = []
+    for entry in sorted(folder.iterdir()):
+        match = _TEMPORARY.fullmatch(entry.name)
+        if match and (name is None or match["stem"] + match["suffix"] == name):
+            _remove(entry)
+            stale.append(entry)
+    return stale
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:

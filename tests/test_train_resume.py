@@ -90,3 +90,18 @@ def test_a_run_saved_without_loss_scaling_resumes_with_fp16(tmp_path, monkeypatc
     assert result.complete and result.epochs_trained_now == 1
     assert math.isfinite(result.history["train_loss"].iloc[-1])
     assert load_checkpoint(tmp_path / "last.pt")["scaler"]["scale"] > 0  # now an active fp16 scaler
+
+
+def test_resuming_removes_what_a_save_killed_midway_left_and_nothing_else(tmp_path, caplog):
+    """A SIGKILL during ``save_checkpoint`` leaves its hidden temporary beside last.pt (never a
+    half-written last.pt); the resumed run removes it, but not the temporaries of other writers' files."""
+    config = run_config(tmp_path, epochs=2)
+    fit(fresh_model(0), NoisyClips(16), brightness_clips(8, seed=1), config, stop_after_epochs=1)
+    killed = tmp_path / ".last.0123456789ab.tmp.pt"
+    killed.write_bytes(b"half a checkpoint")
+    other = tmp_path / ".predictions.0123456789ab.tmp.csv"  # not a file of the run
+    other.write_text("another writer's")
+    result = fit(fresh_model(0), NoisyClips(16), brightness_clips(8, seed=1), config)
+    assert result.complete and result.epochs_trained_now == 1
+    assert not killed.exists() and other.exists()
+    assert f"removed {killed}, left by an interrupted save" in caplog.text

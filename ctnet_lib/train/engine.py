@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 from ctnet_lib.data.datasets import DataItemError
 from ctnet_lib.data.list_files import check_class_names
 from ctnet_lib.devices import resolve_device
-from ctnet_lib.io_utils import atomic_write_text
+from ctnet_lib.io_utils import atomic_write_text, remove_stale_temporaries
 from ctnet_lib.train.checkpoint import (
     BEST,
     LAST,
@@ -269,7 +269,8 @@ def fit(
     row and writes ``last.pt`` (and ``best.pt`` when validation top-1 improves) in ``config.run_dir``.
     With ``config.resume`` a run continues from ``last.pt`` (with the same settings and class names); a
     complete run only reloads its weights. Without it, an earlier run there is moved aside first
-    (:func:`set_aside_earlier_run`).
+    (:func:`set_aside_earlier_run`). Either way, temporaries of the run's files that a process killed
+    while saving left in the folder are removed first.
     ``stop_after_epochs`` ends this call early (an interruption) after that many new epochs.
     Under ``torchrun`` the processes train with DDP (see ``distributed.py``).
     """
@@ -302,6 +303,10 @@ def fit(
     log = MetricsLog(run_dir)
     start_epoch, best_top1 = 0, float("-inf")
     with agree_on_failure(context):
+        if context.is_main:  # before anything is saved here
+            stale = [path for name in RUN_FILES for path in remove_stale_temporaries(run_dir, name)]
+            if stale:
+                _LOG.warning("removed %s, left by an interrupted save", ", ".join(map(str, stale)))
         if config.resume and (run_dir / LAST).is_file():
             start_epoch, best_top1 = _resume(session, run_dir / LAST, config, class_names)
         elif context.is_main:
