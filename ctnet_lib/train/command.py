@@ -18,6 +18,7 @@ from ctnet_lib.data.decoding import FIRST_FRAME_INDEX, FRAME_TEMPLATE
 from ctnet_lib.devices import resolve_device
 from ctnet_lib.io_utils import atomic_write_text
 from ctnet_lib.models import list_presets
+from ctnet_lib.models.presets import OPTIONS
 from ctnet_lib.options import parse_set_options
 from ctnet_lib.train.config import FLIPS, RECIPES, SAMPLINGS, VIEW_AVERAGES, load_config_file, make_config
 from ctnet_lib.train.distributed import distributed_session
@@ -122,8 +123,9 @@ def _add_train_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--config", type=Path,
                         help="YAML file of TrainConfig fields (and optionally 'recipe')")
     parser.add_argument("--set", dest="model_options", action="append", default=[], metavar="KEY=VALUE",
-                        help="model option, repeatable: num_sub_dims, last_sub_dim, kernels, connection, "
-                        "pwconv, excitation, replace (dropout has its own flag)")
+                        help=f"model option, repeatable: {', '.join(k for k in OPTIONS if k != 'dropout')} "
+                        "(dropout has its own flag); checkpointing=true recomputes the temporal modules in "
+                        "the backward pass, for about TSN's activation memory")
     for flag, field_name, kind, text in TRAIN_FLAGS:
         parser.add_argument(flag, dest=field_name, type=kind, default=argparse.SUPPRESS, help=text)
     for flag, field_name, value, text in TRAIN_SWITCHES:
