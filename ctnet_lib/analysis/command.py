@@ -11,6 +11,7 @@ import pandas as pd
 from ctnet_lib.analysis.complexity import CONVENTIONS, count_complexity
 from ctnet_lib.analysis.paper_tables import reproduce_paper_table
 from ctnet_lib.models import build_model, list_presets
+from ctnet_lib.models.presets import OPTIONS
 from ctnet_lib.options import parse_set_options
 
 
@@ -31,8 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--classes", type=int, default=174, help="number of classes (default 174)")
     parser.add_argument(
         "--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
-        help="model option, repeatable: num_sub_dims, last_sub_dim, kernels, connection, pwconv, "
-        "excitation, replace, dropout",
+        help=f"model option, repeatable: {', '.join(OPTIONS)}",
     )
     parser.add_argument(
         "--convention", choices=CONVENTIONS, default="paper",
