@@ -20,7 +20,7 @@ STYLE = {"description_width": "9em"}
 # the explorer layout: controls keep their width, the views take the rest (at least VIEW_MIN_WIDTH, so a
 # 3D view gets 500 px) and wrap below the controls when the notebook is narrower than both
 CONTROLS_WIDTH = "320px"
-VIEW_MIN_WIDTH = "540px"
+VIEW_MIN_WIDTH = "560px"
 VIEW_HEIGHT = "580px"  # every tab the same height: switching tabs does not move the page
 
 
@@ -114,7 +114,8 @@ class LiveView:
             self.state = self.compute()
         finally:
             self._updating = False
-        self.status.value = self.status_html()
+        # the status wraps inside the controls column instead of running past it
+        self.status.value = f"<div style='white-space: normal'>{self.status_html()}</div>"
         if self.live:
             for output in self.views.values():
                 output.clear_output(wait=True)

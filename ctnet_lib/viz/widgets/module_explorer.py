@@ -77,7 +77,7 @@ class ModuleExplorer(LiveView):
         self.size = widgets.IntSlider(value=size, min=1, max=128, description="H = W", style=STYLE)
         self.convention = widgets.Dropdown(options=CONVENTIONS, value="paper", description="convention",
                                            style=STYLE)
-        self.group_order = widgets.Checkbox(value=True, description="order channels by step-1 groups")
+        self.group_order = widgets.Checkbox(value=True, description="order by step-1 groups")
         self.views = {name: widgets.Output() for name in ("terms", "comparison", "mixing")}
         self.live = live
         self.state = ModuleExplorerState(None, channels, (frames, size, size), None, (), (), pd.DataFrame())
