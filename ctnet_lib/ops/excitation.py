@@ -7,10 +7,19 @@ channels), with a hidden width of C / ``reduction`` split evenly over the groups
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor, nn
 
 from ctnet_lib.ops.conv_bn_act import ConvBnAct3d, conv3d
+
+
+def average_pool(x: Tensor, dims: tuple[int, ...]) -> Tensor:
+    """The mean of x over ``dims`` (kept as size 1), as a sum divided on the pooled tensor: its backward
+    is then a broadcast view, where ``Tensor.mean``'s divides a full-size gradient."""
+    count = math.prod(x.shape[d] for d in dims)
+    return x.sum(dim=dims, keepdim=True) / count
 
 
 def grouped_hidden_width(channels: int, groups: int, reduction: int) -> int:
@@ -36,8 +45,7 @@ class _GroupedGate(nn.Module):
         self.expand = conv3d(hidden, channels, kernel_size, groups=groups, bias=True)
 
     def forward(self, x: Tensor) -> Tensor:
-        pooled = x.mean(dim=self.pool_dims, keepdim=True)
-        return x * torch.sigmoid(self.expand(self.reduce(pooled)))
+        return x * torch.sigmoid(self.expand(self.reduce(average_pool(x, self.pool_dims))))
 
 
 class SpatialExcitation(_GroupedGate):
@@ -72,5 +80,4 @@ class SqueezeExcitation(nn.Module):
         self.expand = conv3d(hidden, channels, 1, bias=True)
 
     def forward(self, x: Tensor) -> Tensor:
-        pooled = x.mean(dim=(2, 3, 4), keepdim=True)
-        return x * torch.sigmoid(self.expand(self.act(self.reduce(pooled))))
+        return x * torch.sigmoid(self.expand(self.act(self.reduce(average_pool(x, (2, 3, 4))))))
