@@ -22,6 +22,7 @@ from papermill.exceptions import PapermillExecutionError
 from ctnet_lib.io_utils import atomic_output
 from ctnet_lib.options import CliError
 from ctnet_lib.reports.html_export import export_html
+from ctnet_lib.reports.kernel_client import PollingKernelManager
 from ctnet_lib.reports.layout import FALLBACK_KERNEL, PREFERRED_KERNEL
 
 SUMMARY_CHARS = 300
@@ -92,6 +93,7 @@ def execute(
             cwd=notebook.parent,
             execution_timeout=cell_timeout_s,
             store_widget_state=True,  # nbclient: keep ipywidgets state in the notebook (and the HTML)
+            kernel_manager_class=PollingKernelManager,  # no hang on a missed reply (kernel_client.py)
         )
     except Exception as error:  # a failing notebook (error cell, dead kernel) must not stop the others
         return error_summary(error)

@@ -1,0 +1,49 @@
+"""Report kernels' channels poll in short steps: a reply that arrived is read even when a wake-up is lost."""
+
+import asyncio
+from queue import Empty
+from time import monotonic
+
+import pytest
+from jupyter_client.channels import AsyncZMQSocketChannel
+
+from ctnet_lib.reports import kernel_client
+from ctnet_lib.reports.kernel_client import PollingChannel, PollingKernelClient, PollingKernelManager
+
+
+def _channel_whose_polls(monkeypatch, outcomes):
+    """A PollingChannel whose underlying polls return or raise ``outcomes`` in turn; returns the waits."""
+    waits = []
+
+    async def get_msg(self, timeout=None):
+        waits.append(timeout)
+        outcome = outcomes.pop(0) if outcomes else Empty()
+        if isinstance(outcome, Exception):
+            await asyncio.sleep(timeout)
+            raise outcome
+        return outcome
+
+    monkeypatch.setattr(AsyncZMQSocketChannel, "get_msg", get_msg)
+    monkeypatch.setattr(kernel_client, "POLL_S", 0.01)
+    return PollingChannel.__new__(PollingChannel), waits
+
+
+def test_a_wait_without_limit_polls_in_short_steps_until_the_message(monkeypatch):
+    channel, waits = _channel_whose_polls(monkeypatch, [Empty(), Empty(), {"msg_type": "execute_reply"}])
+    assert asyncio.run(channel.get_msg(timeout=None)) == {"msg_type": "execute_reply"}
+    assert waits == [0.01, 0.01, 0.01]
+
+
+def test_a_wait_with_a_limit_ends_with_empty_at_the_limit(monkeypatch):
+    channel, waits = _channel_whose_polls(monkeypatch, [])
+    start = monotonic()
+    with pytest.raises(Empty):
+        asyncio.run(channel.get_msg(timeout=0.05))
+    assert 0.05 <= monotonic() - start < 1.0
+    assert all(wait <= 0.01 for wait in waits) and len(waits) >= 3
+
+
+def test_report_kernels_get_the_polling_client():
+    assert PollingKernelManager().client_factory is PollingKernelClient
+    assert PollingKernelClient.shell_channel_class.default_value is PollingChannel
+    assert PollingKernelClient.iopub_channel_class.default_value is PollingChannel
