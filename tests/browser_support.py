@@ -7,8 +7,10 @@ Screenshots go to ``$CTNET_SCREENSHOT_DIR`` (default ``reports/screenshots/``, n
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -51,19 +53,36 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(command: Sequence[str], url: str, cwd: Path, timeout_s: float = 120) -> subprocess.Popen:
-    """Start a local web server (``command``) and wait until ``url`` answers; its output goes to
-    ``cwd/server.log``."""
+def jupyter_env(root: Path) -> dict[str, str]:
+    """Environment variables that keep a Jupyter server's and its kernels' config, data, runtime files,
+    IPython profile and ctnet cache inside ``root``, so that nothing of the user's is read or written (the
+    environment's kernel specs, in ``sys.prefix``, are still found)."""
+    folders = {"JUPYTER_CONFIG_DIR": "jupyter-config", "JUPYTER_DATA_DIR": "jupyter-data",
+               "JUPYTER_RUNTIME_DIR": "jupyter-runtime", "IPYTHONDIR": "ipython", "CTNET_CACHE_DIR": "cache"}
+    env = {}
+    for name, folder in folders.items():
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        env[name] = str(root / folder)
+    return env
+
+
+def start_server(command: Sequence[str], url: str, cwd: Path, timeout_s: float = 120,
+                 env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start a local web server (``command``, with ``env`` added to the environment) in a process group
+    of its own and wait until ``url`` answers (poll a static file: a page that runs a notebook would
+    start a kernel per poll); its output goes to ``cwd/server.log``."""
     log = open(cwd / "server.log", "wb")  # noqa: SIM115 - closed with the process by stop_server
-    process = subprocess.Popen(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    process = subprocess.Popen(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
     process.log = log  # type: ignore[attr-defined]
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through a proxy
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
+            stop_server(process)
             raise RuntimeError(f"{command[0]} exited: {(cwd / 'server.log').read_text()[-2000:]}")
         try:
-            with urllib.request.urlopen(url, timeout=5):
+            with direct.open(url, timeout=5):
                 return process
         except OSError:
             time.sleep(0.5)
@@ -72,10 +91,25 @@ def start_server(command: Sequence[str], url: str, cwd: Path, timeout_s: float =
 
 
 def stop_server(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
+    """Stop the server and the kernels it started: SIGTERM to its process group (a Jupyter server shuts
+    its kernels down), then SIGKILL to that group and to the kernels' own sessions for whatever is left."""
+    kernels = _children(process.pid)  # jupyter_client starts each kernel in a session of its own
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    for group in (process.pid, *kernels):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, signal.SIGKILL)
+    process.wait()
     process.log.close()  # type: ignore[attr-defined]
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from Linux's /proc; none where there is no /proc)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(stat.parent.name))
+    return children
