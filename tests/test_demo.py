@@ -1,0 +1,105 @@
+"""``make demo``'s app in headless Chromium: Voila serves notebooks/demo/explorers.ipynb (code hidden),
+the three explorers render, and moving the receptive-field explorer's "after step" slider changes its
+output (status and steps table). Requests that would leave the machine are blocked.
+
+Voila runs as the Makefile's demo target runs it, from a temporary copy of the repository's layout
+(``notebooks/demo/explorers.ipynb``), so the demo's runs (``../../runs/demo``), the synthetic set and
+the Jupyter/IPython folders all land in ``tmp_path``. The server is polled on a static file: Voila runs
+the notebook, training the saliency models, in a new kernel for every request of the notebook's page,
+so polling the page itself would leave kernels training in the background.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+import pytest
+from browser_support import (  # noqa: F401 - browser is a fixture
+    REPO,
+    browser,
+    free_port,
+    jupyter_env,
+    screenshot_dir,
+    start_server,
+    stop_server,
+)
+
+pytestmark = [
+    pytest.mark.slow,
+    # Not yet reliable: each passes alone (about 35-65 s), but in 2 of 3 runs of the pair both failed (the
+    # explorer never rendered / the saliency explorer was missing) on a loaded 2-core machine. Kept so the
+    # next session can find the cause; not counted as done (issues 11 and 14 stay open).
+    pytest.mark.skip(reason="flaky when run together on a loaded machine: under investigation"),
+]
+
+VOILA = os.path.join(os.path.dirname(sys.executable), "voila")
+DEMO = "notebooks/demo/explorers.ipynb"
+LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:")
+EXPLORERS = 3  # module, receptive field, saliency
+RUN_TIMEOUT_MS = 420_000  # every cell of the demo, its first training of the saliency models included
+
+
+@pytest.fixture
+def demo_url(tmp_path):
+    """Voila serving a copy of the demo notebook on a free port (stopped with its kernels afterwards)."""
+    root = tmp_path / "root"
+    (root / DEMO).parent.mkdir(parents=True)
+    shutil.copy(REPO / DEMO, root / DEMO)
+    port = free_port()
+    command = [VOILA, DEMO, "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}",
+               "--Voila.port_retries=0"]
+    url = f"http://127.0.0.1:{port}/"
+    process = start_server(command, url + "voila/static/voila.js", root, timeout_s=120,
+                           env=jupyter_env(tmp_path / "home"))
+    try:
+        yield url
+    finally:
+        stop_server(process)
+        print(f"Voila log: {root / 'server.log'}")
+
+
+def test_demo_explorers_render_and_respond(browser, demo_url, tmp_path):  # noqa: F811
+    from playwright.sync_api import expect  # here: without playwright the browser fixture has skipped
+
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    outside = []
+
+    def abort_outside(route):
+        outside.append(route.request.url)
+        route.abort()
+
+    page.route(lambda url: not url.startswith(LOCAL), abort_outside)
+    screenshot = tmp_path / "demo-1280x800.png"
+    try:
+        page.goto(demo_url, wait_until="commit", timeout=60_000)  # the page streams while the cells run
+        # Voila shows the page once every cell has run (training included), then draws the widgets
+        expect(page.locator("#rendered_cells")).to_be_visible(timeout=RUN_TIMEOUT_MS)
+        expect(page.locator(".widget-tab")).to_have_count(EXPLORERS, timeout=60_000)
+        explorer = page.locator(".widget-hbox:has(> .widget-tab)", has_text="after step")
+        status = explorer.locator(":scope > .widget-vbox > .widget-html")
+        steps = explorer.locator(".widget-tab .widget-output").first  # the first tab: the per-step table
+        expect(status).to_contain_text("step 1/2", timeout=60_000)
+        expect(steps.locator("table")).to_be_visible(timeout=60_000)
+        status_before, steps_before = status.inner_text(), steps.inner_text()
+
+        explorer.scroll_into_view_if_needed()
+        explorer.locator(".widget-slider", has_text="after step").locator(".noUi-handle").focus()
+        page.keyboard.press("ArrowRight")  # step 1 -> 2: the kernel recomputes and redraws
+
+        expect(status).to_contain_text("step 2/2", timeout=120_000)
+        expect(steps).not_to_have_text(steps_before, timeout=120_000)
+        assert status.inner_text() != status_before
+        assert page.locator(".jp-InputArea-editor").count() == 0  # code hidden
+        page.wait_for_timeout(500)
+    except Exception:
+        log = (tmp_path / "root" / "server.log").read_text(errors="replace")
+        print(f"Voila log, last lines:\n{log[-4000:]}")
+        raise
+    finally:
+        page.screenshot(path=screenshot)
+        shutil.copy(screenshot, screenshot_dir() / screenshot.name)
+        print(f"screenshot: {screenshot} (copied to {screenshot_dir() / screenshot.name})")
+        print(f"requests blocked: {outside}")
+        page.close()
