@@ -47,6 +47,20 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
+def page_without_network(browser, local: Sequence[str], width: int = 1280, height: int = 800):
+    """A new page of ``browser`` on which every request whose URL does not start with one of ``local`` is
+    aborted; returns the page and the list that collects the aborted URLs."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    blocked: list[str] = []
+
+    def abort(route) -> None:
+        blocked.append(route.request.url)
+        route.abort()
+
+    page.route(lambda url: not url.startswith(tuple(local)), abort)
+    return page, blocked
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -22,6 +22,7 @@ from browser_support import (  # noqa: F401 - browser is a fixture
     browser,
     free_port,
     jupyter_env,
+    page_without_network,
     screenshot_dir,
     start_server,
     stop_server,
@@ -93,14 +94,7 @@ def lab_url(tmp_path):
 def test_run_all_then_move_the_explorer_slider(browser, lab_url, tmp_path):  # noqa: F811
     from playwright.sync_api import expect  # here: without playwright the browser fixture has skipped
 
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    outside = []
-
-    def abort_outside(route):
-        outside.append(route.request.url)
-        route.abort()
-
-    page.route(lambda url: not url.startswith(LOCAL), abort_outside)
+    page, outside = page_without_network(browser, LOCAL)
     screenshot = tmp_path / "jupyterlab-03-explorer-1280x800.png"
     try:
         page.goto(f"{lab_url}lab/tree/{NOTEBOOK}.ipynb", wait_until="domcontentloaded", timeout=120_000)

@@ -21,6 +21,7 @@ from browser_support import (  # noqa: F401 - browser is a fixture
     browser,
     free_port,
     jupyter_env,
+    page_without_network,
     screenshot_dir,
     start_server,
     stop_server,
@@ -63,14 +64,7 @@ def demo_url(tmp_path):
 def test_demo_explorers_render_and_respond(browser, demo_url, tmp_path):  # noqa: F811
     from playwright.sync_api import expect  # here: without playwright the browser fixture has skipped
 
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    outside = []
-
-    def abort_outside(route):
-        outside.append(route.request.url)
-        route.abort()
-
-    page.route(lambda url: not url.startswith(LOCAL), abort_outside)
+    page, outside = page_without_network(browser, LOCAL)
     screenshot = tmp_path / "demo-1280x800.png"
     try:
         page.goto(demo_url, wait_until="commit", timeout=60_000)  # the page streams while the cells run

@@ -5,7 +5,7 @@ copy, and no request fails."""
 from __future__ import annotations
 
 import pytest
-from browser_support import REPO, browser, screenshot_dir  # noqa: F401 - browser is a fixture
+from browser_support import REPO, browser, page_without_network, screenshot_dir  # noqa: F401 - browser is a fixture
 
 from ctnet_lib.reports.runner import resolve_kernel
 from ctnet_lib.reports.suite import plan_reports, run_suite
@@ -26,19 +26,10 @@ def report_page(tmp_path_factory):
 
 
 def test_report_renders_math_and_widgets_with_the_network_blocked(browser, report_page):  # noqa: F811
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    blocked, failed = [], []
+    page, blocked = page_without_network(browser, LOCAL)
+    failed = []
     page.on("requestfailed", lambda request: request.url.startswith("about:")
             or failed.append(f"{request.url[:120]} {request.failure}"))
-
-    def offline(route):
-        if route.request.url.startswith(LOCAL):
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", offline)
     page.goto(report_page.as_uri())
     page.wait_for_selector(".MathJax_Display", timeout=60_000)
     page.wait_for_selector(".widget-tab", timeout=60_000)
