@@ -303,16 +303,14 @@ def _is_default(row: dict[str, Any]) -> bool:
 
 
 def _find(rows: Sequence[dict[str, Any]], group: str, label: str, **match: Any) -> dict[str, Any] | None:
-    for row in rows:
-        if row["group"] == group and row["label"] == label and all(row.get(k) == v for k, v in match.items()):
-            return row
-    return None
+    """The first row of ``group`` and ``label`` whose fields equal ``match``."""
+    return next((row for row in rows if row["group"] == group and row["label"] == label
+                 and all(row.get(k) == v for k, v in match.items())), None)
 
 
 def _default(rows: Sequence[dict[str, Any]], group: str, label: str, **match: Any) -> dict[str, Any] | None:
-    candidates = [r for r in rows if r["group"] == group and r["label"] == label and _is_default(r)
-                  and all(r.get(k) == v for k, v in match.items())]
-    return candidates[0] if candidates else None
+    """As :func:`_find`, among the rows measured with the default settings only."""
+    return _find([row for row in rows if _is_default(row)], group, label, **match)
 
 
 def add_ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
