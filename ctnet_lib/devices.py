@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import torch
 
-__all__ = ["DEVICE_NAMES", "resolve_device", "torchrun_local_rank"]
+__all__ = ["DEVICE_NAMES", "PerDeviceChoice", "resolve_device", "torchrun_local_rank"]
 
 DEVICE_NAMES = "'auto', 'cpu', 'cuda' or 'cuda:N'"
 _CUDA_NAME = re.compile(r"cuda(?::(\d+))?")
@@ -45,3 +47,24 @@ def resolve_device(name: str | torch.device = "auto", local_rank: int | None = N
         raise ValueError(f"device={name!r} needs GPU {index} but torch sees {count} GPU(s): use 'cuda:0' to "
                          f"'cuda:{count - 1}', 'auto', or fewer processes per machine")
     return torch.device("cuda", index)
+
+
+@dataclass(frozen=True)
+class PerDeviceChoice:
+    """A setting that changes how a model runs, not what it computes, whose value ``'auto'`` picks one of
+    ``choices`` per device type: ``auto[device_type]`` where measured, else ``fallback``."""
+
+    name: str
+    choices: tuple[str, ...]
+    auto: Mapping[str, str]
+    fallback: str
+
+    def check(self, value: str) -> str:
+        """``value`` if it is 'auto' or one of the choices, else a ValueError naming them."""
+        if value != "auto" and value not in self.choices:
+            raise ValueError(f"{self.name} {value!r} is not one of {', '.join(('auto', *self.choices))}")
+        return value
+
+    def resolve(self, value: str, device_type: str) -> str:
+        """The choice that ``value`` runs on ``device_type`` ('cpu', 'cuda')."""
+        return self.auto.get(device_type, self.fallback) if self.check(value) == "auto" else value

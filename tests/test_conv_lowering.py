@@ -11,12 +11,7 @@ from ctnet_lib.models import build_model
 from ctnet_lib.models.resnet import FramesToClip
 from ctnet_lib.ops import conv_lowering
 from ctnet_lib.ops.conv_bn_act import conv3d
-from ctnet_lib.ops.conv_lowering import (
-    Conv3d,
-    lowerable,
-    resolve_implementation,
-    set_conv_implementation,
-)
+from ctnet_lib.ops.conv_lowering import IMPLEMENTATION, Conv3d, lowerable, set_conv_implementation
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig, build_temporal_module
 
 CT_CONFIGS = [
@@ -55,10 +50,13 @@ def _outputs_and_grads(module: nn.Module, x: torch.Tensor, train: bool) -> list[
 
 @pytest.mark.parametrize("config", CT_CONFIGS + BASELINE_CONFIGS, ids=repr)
 @pytest.mark.parametrize("train", [False, True], ids=["eval", "train"])
-def test_lowered_module_equals_the_readable_one_in_float64(config, train):
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last], ids=str)
+def test_lowered_module_equals_the_readable_one_in_float64(config, train, memory_format):
+    """The readable module on contiguous frames against the lowered one on frames in ``memory_format``."""
     native, lowered = _pair(config)
     x = torch.randn(2 * 4, 24, 6, 6, dtype=torch.float64)
-    expected, got = _outputs_and_grads(native, x, train), _outputs_and_grads(lowered, x, train)
+    expected = _outputs_and_grads(native, x, train)
+    got = _outputs_and_grads(lowered, x.contiguous(memory_format=memory_format), train)
     for a, b in zip(expected, got, strict=True):
         torch.testing.assert_close(b, a, rtol=1e-10, atol=1e-12)
     if train:  # the same running statistics after the step
@@ -102,9 +100,9 @@ def test_a_lowered_model_calls_2d_convolutions_for_its_degenerate_kernels(monkey
 
 
 def test_auto_chooses_per_device_and_bad_names_are_rejected():
-    assert resolve_implementation("auto", "cpu") == "lowered"
-    assert resolve_implementation("auto", "cuda") == "native"
-    assert resolve_implementation("native", "cpu") == "native"
+    assert IMPLEMENTATION.resolve("auto", "cpu") == "lowered"
+    assert IMPLEMENTATION.resolve("auto", "cuda") == "native"
+    assert IMPLEMENTATION.resolve("native", "cpu") == "native"
     model = build_model("ctmodule_small", num_classes=3, implementation="native")
     assert {m.implementation for m in model.modules() if isinstance(m, Conv3d)} == {"native"}
     with pytest.raises(ValueError, match="implementation 'fast' is not one of auto, native, lowered"):

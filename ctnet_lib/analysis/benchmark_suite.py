@@ -49,7 +49,7 @@ from ctnet_lib.devices import resolve_device
 from ctnet_lib.io_utils import atomic_write_text
 from ctnet_lib.models import build_model
 from ctnet_lib.models.resnet import FramesToClip
-from ctnet_lib.ops.conv_lowering import resolve_implementation, set_conv_implementation
+from ctnet_lib.ops.conv_lowering import IMPLEMENTATION, set_conv_implementation
 from ctnet_lib.train.device import choose_precision, prepare_model
 
 MIB = 2**20
@@ -117,7 +117,7 @@ def _memory_fields(device: torch.device) -> dict[str, float]:
 
 def _implementation_fields(options: dict[str, Any], device: torch.device) -> dict[str, Any]:
     chosen = options.get("implementation", "auto")
-    return {"implementation": resolve_implementation(chosen, device.type), "forced": chosen != "auto"}
+    return {"implementation": IMPLEMENTATION.resolve(chosen, device.type), "forced": chosen != "auto"}
 
 
 def run_module_case(case: Case, settings: SuiteSettings, device: torch.device) -> list[dict[str, Any]]:

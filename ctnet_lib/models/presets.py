@@ -15,7 +15,8 @@ from torch import nn
 from ctnet_lib.models.block_selection import DEFAULT_REPLACE, select_blocks
 from ctnet_lib.models.pretrained import load_imagenet_weights
 from ctnet_lib.models.resnet import BACKBONES, BackboneSpec, VideoResNet
-from ctnet_lib.ops.conv_lowering import check_implementation, set_conv_implementation
+from ctnet_lib.ops.conv_lowering import IMPLEMENTATION, set_conv_implementation
+from ctnet_lib.ops.memory_format import MEMORY_FORMAT
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig
 from ctnet_lib.options import parse_bool, parse_kernels, parse_last_sub_dim
 
@@ -65,7 +66,8 @@ MODEL_OPTIONS: dict[str, Callable[[Any], Any]] = {
     "replace": str,
     "dropout": float,
     "pretrained": str,
-    "implementation": check_implementation,
+    "implementation": IMPLEMENTATION.check,
+    "memory_format": MEMORY_FORMAT.check,
     "checkpointing": parse_bool,
 }
 OPTIONS = {**TEMPORAL_OPTIONS, **MODEL_OPTIONS}
@@ -92,9 +94,10 @@ def _check_preset(name: str) -> None:
 @dataclass(frozen=True)
 class ModelConfig:
     """A video model, parsed and validated: preset, temporal module, replaced blocks, head dropout, the
-    optional torchvision checkpoint path (make one with ``model_config``), and two ways of running it that
-    leave its parameters and outputs unchanged: ``implementation`` of the 3D convolutions ('auto' chooses
-    per device, see ``ops.conv_lowering``) and ``checkpointing`` (recompute each temporal module in the
+    optional torchvision checkpoint path (make one with ``model_config``), and three ways of running it
+    that leave its parameters and outputs unchanged: ``implementation`` of the 3D convolutions ('auto'
+    chooses per device, see ``ops.conv_lowering``), ``memory_format`` of the frames ('auto' chooses per
+    device, see ``ops.memory_format``) and ``checkpointing`` (recompute each temporal module in the
     backward pass instead of keeping its activations)."""
 
     preset: str
@@ -103,6 +106,7 @@ class ModelConfig:
     dropout: float = 0.5
     pretrained: str | None = None
     implementation: str = "auto"
+    memory_format: str = "auto"
     checkpointing: bool = False
 
     def __post_init__(self) -> None:
@@ -135,12 +139,13 @@ def build_model(name: str, num_classes: int = 174, num_frames: int = 8, **option
     ``options`` (see SPEC section 5): kind (a registered temporal-module kind, overriding the
     preset's), num_sub_dims, last_sub_dim (int or 'balanced'), kernels
     ('3,3'), connection, pwconv, excitation, replace, dropout, pretrained (path of a torchvision
-    ResNet checkpoint), implementation ('auto', 'native', 'lowered'), checkpointing. ``num_frames`` is
-    the default clip length recorded on the model; the network itself accepts any T.
+    ResNet checkpoint), implementation ('auto', 'native', 'lowered'), memory_format ('auto',
+    'contiguous', 'channels_last'), checkpointing. ``num_frames`` is the default clip length recorded on
+    the model; the network itself accepts any T.
     """
     config = model_config(name, **options)
     model = VideoResNet(config.backbone, num_classes, config.temporal, config.replace, config.dropout,
-                        checkpointing=config.checkpointing)
+                        checkpointing=config.checkpointing, memory_format=config.memory_format)
     set_conv_implementation(model, config.implementation)
     model.preset_name = name
     model.num_frames = num_frames

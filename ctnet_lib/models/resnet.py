@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from ctnet_lib.models.block_selection import DEFAULT_REPLACE, LAYER_NAMES, select_blocks
+from ctnet_lib.ops.memory_format import MEMORY_FORMAT, frames_in_memory_format
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig, build_temporal_module
 
 
@@ -124,7 +125,9 @@ class Bottleneck(nn.Module):
 class VideoResNet(nn.Module):
     """x: (N, 3, T, H, W) -> logits (N, num_classes), averaged over the T per-frame predictions.
 
-    ``checkpointing``: recompute each temporal module in the backward pass (see ``FramesToClip``).
+    ``checkpointing``: recompute each temporal module in the backward pass (see ``FramesToClip``);
+    ``memory_format``: of the frames, 'auto' (per device), 'contiguous' or 'channels_last' (see
+    ``ops.memory_format``).
     """
 
     def __init__(
@@ -135,9 +138,11 @@ class VideoResNet(nn.Module):
         replace: str = DEFAULT_REPLACE,
         dropout: float = 0.5,
         checkpointing: bool = False,
+        memory_format: str = "auto",
     ) -> None:
         super().__init__()
         self.temporal_config = temporal
+        self.memory_format = MEMORY_FORMAT.check(memory_format)
         chosen = select_blocks(replace, backbone.blocks_per_layer) if temporal.has_module else {}
         self.replaced_blocks = {name: idx for name, idx in chosen.items() if idx}
         self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
@@ -178,7 +183,7 @@ class VideoResNet(nn.Module):
         n, c, t, h, w = x.shape
         for adapter in self._adapters:
             adapter.num_frames = t
-        frames = x.transpose(1, 2).reshape(n * t, c, h, w)
+        frames = frames_in_memory_format(x.transpose(1, 2).reshape(n * t, c, h, w), self.memory_format)
         out = self.maxpool(self.relu(self.bn1(self.conv1(frames))))
         return self.layer4(self.layer3(self.layer2(self.layer1(out))))
 

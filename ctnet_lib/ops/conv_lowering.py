@@ -14,41 +14,30 @@ The results are the same sums (equal in float64 to rounding), and on the CPU the
 faster: oneDNN's grouped ``3 x 1 x 1`` Conv3d backward took about 1 s where the lowered conv took 80 ms at
 ResNet-50's first stage (``benchmarks/``). Other kernels, strides or dilations keep the 3D convolution.
 
-Which implementation runs is chosen per device by :data:`AUTO_IMPLEMENTATION`, or forced per model with
+Which implementation runs is chosen per device by :data:`IMPLEMENTATION`, or forced per model with
 :func:`set_conv_implementation` (``build_model(..., implementation=...)``).
 """
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-IMPLEMENTATIONS = ("auto", "native", "lowered")
+from ctnet_lib.devices import PerDeviceChoice
 
 # What 'auto' runs on each device type. CPU: lowered, measured (benchmarks/README.md). CUDA: native
 # cuDNN Conv3d until a GPU measurement says otherwise (no GPU has been available to measure on).
-AUTO_IMPLEMENTATION = {"cpu": "lowered"}
-DEFAULT_IMPLEMENTATION = "native"
-
-
-def check_implementation(name: str) -> str:
-    """``name`` if it is one of :data:`IMPLEMENTATIONS`, else a ValueError naming the choices."""
-    if name not in IMPLEMENTATIONS:
-        raise ValueError(f"implementation {name!r} is not one of {', '.join(IMPLEMENTATIONS)}")
-    return name
-
-
-def resolve_implementation(name: str, device_type: str) -> str:
-    """The implementation that ``name`` ('auto', 'native' or 'lowered') runs on ``device_type``."""
-    if name != "auto":
-        return name
-    return AUTO_IMPLEMENTATION.get(device_type, DEFAULT_IMPLEMENTATION)
+IMPLEMENTATION = PerDeviceChoice("implementation", ("native", "lowered"), auto={"cpu": "lowered"},
+                                 fallback="native")
 
 
 def lowerable(conv: nn.Conv3d, x: Tensor) -> bool:
-    """True when ``conv`` applied to ``x``: (N, C, T, H, W) is one 2D convolution on a view of ``x``."""
+    """True when ``conv`` applied to ``x``: (N, C, T, H, W) is one 2D convolution on a view of ``x``
+    (x contiguous, or channels-last-3d, whose views are channels-last 2D tensors)."""
     kt, kh, kw = conv.kernel_size
-    if not x.is_contiguous() or conv.dilation != (1, 1, 1) or conv.padding_mode != "zeros":
+    viewable = x.is_contiguous() or x.is_contiguous(memory_format=torch.channels_last_3d)
+    if not viewable or conv.dilation != (1, 1, 1) or conv.padding_mode != "zeros":
         return False
     if (kh, kw) == (1, 1):
         return conv.stride == (1, 1, 1) and conv.padding[1:] == (0, 0)
@@ -75,7 +64,7 @@ class Conv3d(nn.Conv3d):
     implementation: str = "auto"
 
     def _conv_forward(self, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-        chosen = resolve_implementation(self.implementation, x.device.type)
+        chosen = IMPLEMENTATION.resolve(self.implementation, x.device.type)
         if chosen == "lowered" and lowerable(self, x):
             return lowered_conv3d(self, x, weight, bias)
         return super()._conv_forward(x, weight, bias)
@@ -84,7 +73,7 @@ class Conv3d(nn.Conv3d):
 def set_conv_implementation(model: nn.Module, name: str) -> nn.Module:
     """Make every lowering-capable Conv3d of ``model`` run ``name`` ('auto', 'native', 'lowered');
     returns ``model``."""
-    check_implementation(name)
+    IMPLEMENTATION.check(name)
     for module in model.modules():
         if isinstance(module, Conv3d):
             module.implementation = name

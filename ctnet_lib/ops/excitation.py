@@ -13,12 +13,18 @@ import torch
 from torch import Tensor, nn
 
 from ctnet_lib.ops.conv_bn_act import ConvBnAct3d, conv3d
+from ctnet_lib.ops.memory_format import is_channels_last
 
 
 def average_pool(x: Tensor, dims: tuple[int, ...]) -> Tensor:
-    """The mean of x over ``dims`` (kept as size 1), as a sum divided on the pooled tensor: its backward
-    is then a broadcast view, where ``Tensor.mean``'s divides a full-size gradient."""
+    """The mean of x: (N, C, ...) over ``dims`` (kept as size 1, never 0 or 1), as a sum divided on the
+    pooled tensor: its backward is then a broadcast view, where ``Tensor.mean``'s divides a full-size
+    gradient. A channels-last x is summed as (N, ..., C) rows: torch's keep-dim sum of the channels-last
+    tensor itself took 30x as long on the CPU."""
     count = math.prod(x.shape[d] for d in dims)
+    if is_channels_last(x):
+        rows = x.movedim(1, -1).sum(dim=tuple(d - 1 for d in dims), keepdim=True)
+        return rows.movedim(-1, 1) / count
     return x.sum(dim=dims, keepdim=True) / count
 
 

@@ -19,6 +19,7 @@ from ctnet_lib.ops.excitation import (
     SqueezeExcitation,
     TemporalExcitation,
 )
+from ctnet_lib.ops.memory_format import is_channels_last
 
 CONNECTIONS = ("parallel", "serial", "coupled")
 EXCITATIONS = ("none", "se", "te")
@@ -35,13 +36,24 @@ def permute_channel_layout(
     """Reorder the channels of x: (N, C, ...) from layout ``source`` to layout ``target``.
 
     A layout lists sub-dimension ids outermost first; ``sizes[i]`` is the size of sub-dimension i.
+    The result keeps x's memory format: a channels-last x (channels innermost in memory) is reordered
+    as (N, ..., C) rows and stays channels-last.
     """
     if tuple(source) == tuple(target):
         return x
-    n, c, *rest = x.shape
-    split = x.reshape(n, *(sizes[i] for i in source), *rest)
-    order = [0, *(1 + list(source).index(d) for d in target), *range(1 + len(source), split.dim())]
-    return split.permute(order).reshape(n, c, *rest)
+    if is_channels_last(x):
+        return _permute_sub_dims(x.movedim(1, -1), x.dim() - 1, sizes, source, target).movedim(-1, 1)
+    return _permute_sub_dims(x, 1, sizes, source, target)
+
+
+def _permute_sub_dims(
+    x: Tensor, dim: int, sizes: Sequence[int], source: Sequence[int], target: Sequence[int]
+) -> Tensor:
+    """x with its axis ``dim`` split as layout ``source``, reordered to ``target`` and merged again."""
+    split = x.unflatten(dim, [sizes[i] for i in source])
+    moved = [dim + list(source).index(d) for d in target]
+    order = [*range(dim), *moved, *range(dim + len(source), split.dim())]
+    return split.permute(order).flatten(dim, dim + len(source) - 1)
 
 
 class TensorSeparableConv(nn.Module):

@@ -1,0 +1,34 @@
+"""The memory format a video ResNet runs its frames in, chosen per device.
+
+In the channels-last format a (N*T, C, H, W) tensor keeps each pixel's C channels together in memory
+(strides (H*W*C, 1, W*C, C)). The whole network then stays channels-last at no cost: a temporal module's
+clip view (N, C, T, H, W) of such frames is channels-last-3d, the lowered 3D convolutions
+(``conv_lowering``) remain 2D views of it, and the CT-Module reorders channels as rows of (N, T, H, W, C)
+(``permute_channel_layout``). On the CPU, oneDNN's convolutions, max pooling and BatchNorm run much
+faster on it (benchmarks/README.md); the values are the same sums in another order.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from ctnet_lib.devices import PerDeviceChoice
+
+# What 'auto' runs on each device type. CPU: channels-last, measured (benchmarks/README.md). CUDA: the
+# contiguous format until a GPU measurement says otherwise.
+MEMORY_FORMAT = PerDeviceChoice("memory_format", ("contiguous", "channels_last"),
+                                auto={"cpu": "channels_last"}, fallback="contiguous")
+_TORCH_FORMATS = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
+
+
+def is_channels_last(x: Tensor) -> bool:
+    """True when x: (N, C, ...) keeps each position's channels together in memory (channel stride 1) and
+    is not also contiguous, as channels-last and channels-last-3d tensors are."""
+    return x.dim() > 2 and x.stride(1) == 1 and not x.is_contiguous()
+
+
+def frames_in_memory_format(frames: Tensor, name: str) -> Tensor:
+    """``frames``: (N*T, C, H, W) in the memory format that ``name`` ('auto', 'contiguous' or
+    'channels_last') runs on their device; a copy only where the format differs."""
+    return frames.contiguous(memory_format=_TORCH_FORMATS[MEMORY_FORMAT.resolve(name, frames.device.type)])

@@ -1,0 +1,89 @@
+"""Channels-last frames give the same network (values and gradients) and stay channels-last inside it."""
+
+import pytest
+import torch
+from torch import nn
+
+from ctnet_lib.models import build_model
+from ctnet_lib.models.presets import FAMILIES
+from ctnet_lib.ops import conv_lowering, permute_channel_layout
+from ctnet_lib.ops.conv_bn_act import conv3d
+from ctnet_lib.ops.conv_lowering import lowerable
+from ctnet_lib.ops.memory_format import MEMORY_FORMAT, frames_in_memory_format
+
+
+def _train_step(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    model.train()
+    model.zero_grad(set_to_none=True)
+    out = model(x)
+    (out * torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)).sum().backward()
+    return [out, *(p.grad for p in model.parameters()), *model.buffers()]
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_channels_last_network_equals_the_contiguous_one_in_float64(family):
+    torch.manual_seed(0)
+    contiguous = build_model(f"{family}_small", num_classes=5, dropout=0.0, memory_format="contiguous")
+    channels_last = build_model(f"{family}_small", num_classes=5, dropout=0.0, memory_format="channels_last")
+    channels_last.load_state_dict(contiguous.state_dict())
+    x = torch.randn(2, 3, 4, 32, 32, dtype=torch.float64)
+    expected, got = _train_step(contiguous.double(), x), _train_step(channels_last.double(), x)
+    for a, b in zip(expected, got, strict=True):
+        torch.testing.assert_close(b, a, rtol=1e-9, atol=1e-12)
+
+
+def test_every_temporal_module_sees_channels_last_clips_and_returns_channels_last_frames():
+    model = build_model("ctnet_small", num_classes=3, memory_format="channels_last").eval()
+    seen = []
+
+    def record(module, inputs, output):
+        seen.append((inputs[0].is_contiguous(memory_format=torch.channels_last_3d),
+                     output.is_contiguous(memory_format=torch.channels_last_3d)))
+
+    handles = [m.module.register_forward_hook(record) for m in model._adapters]
+    with torch.no_grad():
+        features = model.frame_features(torch.randn(2, 3, 4, 64, 64))
+    for handle in handles:
+        handle.remove()
+    assert len(seen) == len(model._adapters) > 0
+    assert all(clip_in and clip_out for clip_in, clip_out in seen)
+    assert features.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_channels_last_clips_lower_every_degenerate_convolution(monkeypatch):
+    calls = []
+    original = conv_lowering.lowered_conv3d
+    monkeypatch.setattr(conv_lowering, "lowered_conv3d", lambda *args: calls.append(1) or original(*args))
+    for memory_format in ("contiguous", "channels_last"):
+        model = build_model("ctnet_small", num_classes=3, implementation="lowered",
+                            memory_format=memory_format)
+        with torch.no_grad():
+            model.eval()(torch.randn(1, 3, 4, 32, 32))
+    assert len(calls) % 2 == 0 and calls
+    x = torch.randn(1, 8, 4, 6, 6).contiguous(memory_format=torch.channels_last_3d)
+    assert lowerable(conv3d(8, 8, (3, 1, 1), groups=2), x)
+    assert lowerable(conv3d(8, 8, (1, 3, 3)), x[:, :, :1])
+
+
+LAYOUT_CHANGES = [((0, 1, 2), (1, 2, 0)), ((0, 1, 2), (0, 2, 1)), ((2, 0, 1), (0, 1, 2))]
+
+
+@pytest.mark.parametrize("source, target", LAYOUT_CHANGES)
+def test_channel_permutation_keeps_the_memory_format(source, target):
+    x = torch.randn(2, 24, 3, 4, 5)
+    expected = permute_channel_layout(x, (2, 3, 4), source, target)
+    clip = x.contiguous(memory_format=torch.channels_last_3d)
+    got = permute_channel_layout(clip, (2, 3, 4), source, target)
+    assert torch.equal(got, expected)
+    assert expected.is_contiguous() and got.is_contiguous(memory_format=torch.channels_last_3d)
+
+
+def test_auto_chooses_per_device_and_bad_names_are_rejected():
+    assert MEMORY_FORMAT.resolve("auto", "cpu") == "channels_last"
+    assert MEMORY_FORMAT.resolve("auto", "cuda") == "contiguous"
+    assert MEMORY_FORMAT.resolve("contiguous", "cpu") == "contiguous"
+    frames = torch.randn(2, 3, 8, 8)
+    assert frames_in_memory_format(frames, "auto").is_contiguous(memory_format=torch.channels_last)
+    assert frames_in_memory_format(frames, "contiguous") is frames
+    with pytest.raises(ValueError, match="'nhwc' is not one of auto, contiguous, channels_last"):
+        build_model("tsn_small", memory_format="nhwc")
