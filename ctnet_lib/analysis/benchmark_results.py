@@ -12,11 +12,11 @@ from typing import Any
 
 import pandas as pd
 
-NETWORK_COLUMNS = ("label", "implementation", "checkpointing", "accumulate", "precision", "batch_size",
-                   "fwd_ms", "fwd_bwd_ms", "peak_mem_mb", "fwd_ms_vs_baseline", "fwd_bwd_ms_vs_baseline",
-                   "peak_mem_mb_vs_baseline")
-MODULE_COLUMNS = ("label", "implementation", "stage", "channels", "height", "fwd_ms", "fwd_bwd_ms",
-                  "saved_activation_mb", "fwd_ms_vs_baseline", "fwd_bwd_ms_vs_baseline")
+NETWORK_COLUMNS = ("label", "implementation", "memory_format", "checkpointing", "accumulate", "precision",
+                   "batch_size", "fwd_ms", "fwd_bwd_ms", "peak_mem_mb", "fwd_ms_vs_baseline",
+                   "fwd_bwd_ms_vs_baseline", "peak_mem_mb_vs_baseline")
+MODULE_COLUMNS = ("label", "implementation", "memory_format", "stage", "channels", "height", "fwd_ms",
+                  "fwd_bwd_ms", "saved_activation_mb", "fwd_ms_vs_baseline", "fwd_bwd_ms_vs_baseline")
 DATA_COLUMNS = ("label", "video_size", "gop", "crop", "threads", "clip_ms", "clips_per_s")
 
 

@@ -6,7 +6,8 @@ Cases (``suite_cases``):
   and resolution, run as inside the network: frames (N*T, C, H, W) in and out (``FramesToClip``).
 - ``network``: TSN, R(2+1)D, CSN, CT-Module and CT-Net on ResNet-50 (8 frames, 224 px), inference
   (eval, no grad) and one training step without the optimiser (forward + backward), plus CT-Net with the
-  other convolution implementation and with activation checkpointing; the small backbone's training step.
+  readable implementation (native Conv3d on contiguous frames), with activation checkpointing and with
+  gradient accumulation, TSN on contiguous frames; the small backbone's training step.
 - ``data``: decode + sample + augment 8-frame clips from a 256p H.264 video with decord and with PyAV, on
   one thread.
 
@@ -50,6 +51,7 @@ from ctnet_lib.io_utils import atomic_write_text
 from ctnet_lib.models import build_model
 from ctnet_lib.models.resnet import FramesToClip
 from ctnet_lib.ops.conv_lowering import IMPLEMENTATION, set_conv_implementation
+from ctnet_lib.ops.memory_format import MEMORY_FORMAT, torch_memory_format
 from ctnet_lib.train.device import choose_precision, prepare_model
 
 MIB = 2**20
@@ -83,6 +85,9 @@ class SuiteSettings:
 # ------------------------------------------------------------------------------------------ the cases
 
 
+# how the model runs (not what it computes): each is 'auto' unless a case forces it
+RUNNING_OPTIONS = {"implementation": IMPLEMENTATION, "memory_format": MEMORY_FORMAT}
+READABLE = {"implementation": "native", "memory_format": "contiguous"}
 NETWORKS = {"TSN": "tsn_r50", "R(2+1)D": "r2plus1d_r50", "CSN": "csn_r50", "CT-Module": "ctmodule_r50",
             "CT-Net": "ctnet_r50"}
 
@@ -90,12 +95,12 @@ NETWORKS = {"TSN": "tsn_r50", "R(2+1)D": "r2plus1d_r50", "CSN": "csn_r50", "CT-M
 def suite_cases(settings: SuiteSettings) -> list[Case]:
     """Every case of the suite, baselines first."""
     cases = [Case("module", label, {"implementation": "auto"}) for label in MODULE_TYPES]
-    cases += [Case("module", label, {"implementation": "native"})
-              for label in ("CT-Module", "CT-Net (PW+TE)")]
+    cases += [Case("module", label, READABLE) for label in ("CT-Module", "CT-Net (PW+TE)")]
     cases += [Case("network", label, {"preset": preset}) for label, preset in NETWORKS.items()]
     cases += [
-        Case("network", "CT-Module", {"preset": "ctmodule_r50", "implementation": "native"}),
-        Case("network", "CT-Net", {"preset": "ctnet_r50", "implementation": "native"}),
+        Case("network", "TSN", {"preset": "tsn_r50", "memory_format": "contiguous"}),
+        Case("network", "CT-Module", {"preset": "ctmodule_r50", **READABLE}),
+        Case("network", "CT-Net", {"preset": "ctnet_r50", **READABLE}),
         Case("network", "CT-Net", {"preset": "ctnet_r50", "checkpointing": True}),
         Case("network", "CT-Net", {"preset": "ctnet_r50", "accumulate": 2}),
         Case("network", "CT-Net small", {"preset": "ctnet_small", "batch_size": 8, "train_only": True}),
@@ -115,13 +120,16 @@ def _memory_fields(device: torch.device) -> dict[str, float]:
     return {"peak_mem_mb": _peak_rss_mb()}
 
 
-def _implementation_fields(options: dict[str, Any], device: torch.device) -> dict[str, Any]:
-    chosen = options.get("implementation", "auto")
-    return {"implementation": IMPLEMENTATION.resolve(chosen, device.type), "forced": chosen != "auto"}
+def _running_fields(options: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    """What each running option resolved to on ``device``, and whether the case forced any of them."""
+    chosen = {name: options.get(name, "auto") for name in RUNNING_OPTIONS}
+    return {**{name: choice.resolve(chosen[name], device.type) for name, choice in RUNNING_OPTIONS.items()},
+            "forced": any(value != "auto" for value in chosen.values())}
 
 
 def run_module_case(case: Case, settings: SuiteSettings, device: torch.device) -> list[dict[str, Any]]:
-    """One module type at every ResNet-50 stage, frames in and out; one row per stage."""
+    """One module type at every ResNet-50 stage, frames in and out (in the case's memory format); one row
+    per stage."""
     config = MODULE_TYPES[case.label]
     divisor = 16 if settings.quick else 1
     resolution = 32 if settings.quick else settings.resolution
@@ -134,10 +142,12 @@ def run_module_case(case: Case, settings: SuiteSettings, device: torch.device) -
             module.num_frames = shape.frames
             set_conv_implementation(module, case.options.get("implementation", "auto"))
         input_shape = (settings.batch_size * shape.frames, shape.channels, shape.height, shape.width)
-        measured = measure(module, input_shape, device, settings.repeats, settings.warmup)
+        frames_format = torch_memory_format(case.options.get("memory_format", "auto"), device.type)
+        measured = measure(module, input_shape, device, settings.repeats, settings.warmup,
+                           memory_format=frames_format)
         rows.append({"stage": shape.stage, "channels": shape.channels, "frames": shape.frames,
                      "height": shape.height, "width": shape.width, "batch_size": settings.batch_size,
-                     **_implementation_fields(case.options, device), **measured})
+                     **_running_fields(case.options, device), **measured})
     return rows
 
 
@@ -145,7 +155,7 @@ def run_network_case(case: Case, settings: SuiteSettings, device: torch.device) 
     """Inference and one training step (forward + backward, no optimiser) of one network, prepared and in
     the precision that training uses on ``device`` (fp32 on the CPU, AMP on CUDA); with ``accumulate``
     the step runs the batch as that many micro-batches whose gradients add up."""
-    options = {k: case.options[k] for k in ("implementation", "checkpointing") if k in case.options}
+    options = {k: case.options[k] for k in (*RUNNING_OPTIONS, "checkpointing") if k in case.options}
     model = build_model(case.options["preset"], num_classes=174, num_frames=settings.frames, **options)
     batch = case.options.get("batch_size", settings.batch_size)
     resolution = 32 if settings.quick else settings.resolution
@@ -156,7 +166,7 @@ def run_network_case(case: Case, settings: SuiteSettings, device: torch.device) 
     row: dict[str, Any] = {"preset": case.options["preset"], "batch_size": batch, "frames": settings.frames,
                            "resolution": resolution, "checkpointing": bool(options.get("checkpointing")),
                            "accumulate": accumulate,
-                           "precision": str(precision), **_implementation_fields(case.options, device)}
+                           "precision": str(precision), **_running_fields(case.options, device)}
     with flushed_denormals():
         if not case.options.get("train_only"):
             model.eval()
@@ -368,9 +378,8 @@ TARGETS = (
         _default(r, "network", "CT-Net"), _default(r, "network", "TSN"), "fwd_bwd_ms"), 0.90),
     Target("CT-Net-R50 inference / TSN-R50's", lambda r: _ratio(
         _default(r, "network", "CT-Net"), _default(r, "network", "TSN"), "fwd_ms"), 0.87),
-    Target("CT-Net-R50 training step / the readable (native) implementation's", lambda r: _ratio(
-        _default(r, "network", "CT-Net"), _ctnet(r, implementation="native", forced=True), "fwd_bwd_ms"),
-        0.80),
+    Target("CT-Net-R50 training step / the readable implementation's", lambda r: _ratio(
+        _default(r, "network", "CT-Net"), _ctnet(r, **READABLE, forced=True), "fwd_bwd_ms"), 0.80),
     Target("CT-Net-R50 peak training memory / TSN-R50's", lambda r: _ratio(
         _default(r, "network", "CT-Net"), _default(r, "network", "TSN"), "peak_mem_mb"), 1.10),
     Target("CT-Net-R50 peak training memory with checkpointing / TSN-R50's", lambda r: _ratio(

@@ -180,10 +180,12 @@ def measure(
     repeats: int = 5,
     warmup: int = 2,
     input_requires_grad: bool = True,
+    memory_format: torch.memory_format = torch.contiguous_format,
 ) -> dict[str, float]:
-    """Latency (fwd, fwd_bwd: median and IQR in ms) and memory (MiB) of ``module`` on x: ``input_shape``."""
+    """Latency (fwd, fwd_bwd: median and IQR in ms) and memory (MiB) of ``module`` on x: ``input_shape``
+    (in ``memory_format``)."""
     module = module.to(device)
-    x = torch.randn(input_shape, device=device)
+    x = torch.randn(input_shape, device=device).contiguous(memory_format=memory_format)
     train_x = x.detach().requires_grad_(input_requires_grad)
     with flushed_denormals():
         module.eval()

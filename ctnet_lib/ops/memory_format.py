@@ -28,7 +28,13 @@ def is_channels_last(x: Tensor) -> bool:
     return x.dim() > 2 and x.stride(1) == 1 and not x.is_contiguous()
 
 
+def torch_memory_format(name: str, device_type: str) -> torch.memory_format:
+    """The torch memory format of 4D frames that ``name`` ('auto', 'contiguous' or 'channels_last') runs
+    on ``device_type``."""
+    return _TORCH_FORMATS[MEMORY_FORMAT.resolve(name, device_type)]
+
+
 def frames_in_memory_format(frames: Tensor, name: str) -> Tensor:
-    """``frames``: (N*T, C, H, W) in the memory format that ``name`` ('auto', 'contiguous' or
-    'channels_last') runs on their device; a copy only where the format differs."""
-    return frames.contiguous(memory_format=_TORCH_FORMATS[MEMORY_FORMAT.resolve(name, frames.device.type)])
+    """``frames``: (N*T, C, H, W) in the memory format that ``name`` runs on their device (see
+    :func:`torch_memory_format`); a copy only where the format differs."""
+    return frames.contiguous(memory_format=torch_memory_format(name, frames.device.type))

@@ -8,7 +8,7 @@ from plotly.subplots import make_subplots
 
 
 def _case_name(row: pd.Series) -> str:
-    extra = [row["implementation"]] if row.get("implementation") else []
+    extra = [row[name] for name in ("implementation", "memory_format") if isinstance(row.get(name), str)]
     if row.get("checkpointing"):
         extra.append("checkpointing")
     if row.get("accumulate", 1) > 1:
