@@ -9,6 +9,7 @@ from ctnet_lib.models.presets import FAMILIES
 from ctnet_lib.ops import conv_lowering, permute_channel_layout
 from ctnet_lib.ops.conv_bn_act import conv3d
 from ctnet_lib.ops.conv_lowering import lowerable
+from ctnet_lib.ops.excitation import apply_gate, average_pool
 from ctnet_lib.ops.memory_format import MEMORY_FORMAT, frames_in_memory_format
 
 
@@ -87,3 +88,29 @@ def test_auto_chooses_per_device_and_bad_names_are_rejected():
     assert frames_in_memory_format(frames, "contiguous") is frames
     with pytest.raises(ValueError, match="'nhwc' is not one of auto, contiguous, channels_last"):
         build_model("tsn_small", memory_format="nhwc")
+
+
+GATE_SHAPES = [(2, 6, 4, 1, 1), (2, 6, 1, 5, 5), (2, 6, 1, 1, 1), (2, 6, 4, 5, 5)]
+
+
+@pytest.mark.parametrize("gate_shape", GATE_SHAPES, ids=str)
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last_3d], ids=str)
+def test_apply_gate_has_the_gradients_of_the_broadcast_product(gate_shape, memory_format):
+    torch.manual_seed(0)
+    x = torch.randn(2, 6, 4, 5, 5, dtype=torch.float64).contiguous(memory_format=memory_format)
+    x.requires_grad_(True)
+    gate = torch.rand(gate_shape, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(apply_gate, (x, gate))
+    upstream = torch.randn(2, 6, 4, 5, 5, dtype=torch.float64).contiguous(memory_format=memory_format)
+    expected = torch.autograd.grad(x * gate, (x, gate), upstream)
+    got = torch.autograd.grad(apply_gate(x, gate), (x, gate), upstream)
+    for a, b in zip(expected, got, strict=True):
+        torch.testing.assert_close(b, a, rtol=1e-12, atol=1e-12)
+        assert a.shape == b.shape
+
+
+@pytest.mark.parametrize("dims", [(2,), (3, 4), (2, 3, 4)], ids=str)
+def test_channels_last_pooling_equals_the_mean(dims):
+    x = torch.randn(2, 6, 4, 5, 5, dtype=torch.float64)
+    for tensor in (x, x.contiguous(memory_format=torch.channels_last_3d)):
+        torch.testing.assert_close(average_pool(tensor, dims), x.mean(dim=dims, keepdim=True))

@@ -124,10 +124,13 @@ def _forward(module: nn.Module, x: Tensor) -> Callable[[], object]:
 
 
 def _forward_backward(module: nn.Module, x: Tensor) -> Callable[[], object]:
+    """A training step of ``module`` on x whose output gradient is dense and in the output's memory format,
+    as inside a network (the gradient of ``out.sum()`` would be a stride-0 view)."""
     def run() -> object:
         module.zero_grad(set_to_none=True)
         x.grad = None
-        module(x).sum().backward()
+        out = module(x)
+        out.backward(torch.ones_like(out))
         return None
 
     return run

@@ -8,6 +8,7 @@ channels), with a hidden width of C / ``reduction`` split evenly over the groups
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -16,16 +17,44 @@ from ctnet_lib.ops.conv_bn_act import ConvBnAct3d, conv3d
 from ctnet_lib.ops.memory_format import is_channels_last
 
 
-def average_pool(x: Tensor, dims: tuple[int, ...]) -> Tensor:
-    """The mean of x: (N, C, ...) over ``dims`` (kept as size 1, never 0 or 1), as a sum divided on the
-    pooled tensor: its backward is then a broadcast view, where ``Tensor.mean``'s divides a full-size
-    gradient. A channels-last x is summed as (N, ..., C) rows: torch's keep-dim sum of the channels-last
-    tensor itself took 30x as long on the CPU."""
-    count = math.prod(x.shape[d] for d in dims)
+def sum_over(x: Tensor, dims: tuple[int, ...]) -> Tensor:
+    """The sum of x: (N, C, ...) over ``dims`` (kept as size 1, never 0 or 1). A channels-last x is summed
+    as (N, ..., C) rows: torch's keep-dim sum of the channels-last tensor itself took 30x as long on the
+    CPU."""
     if is_channels_last(x):
-        rows = x.movedim(1, -1).sum(dim=tuple(d - 1 for d in dims), keepdim=True)
-        return rows.movedim(-1, 1) / count
-    return x.sum(dim=dims, keepdim=True) / count
+        return x.movedim(1, -1).sum(dim=tuple(d - 1 for d in dims), keepdim=True).movedim(-1, 1)
+    return x.sum(dim=dims, keepdim=True)
+
+
+def average_pool(x: Tensor, dims: tuple[int, ...]) -> Tensor:
+    """The mean of x over ``dims`` (kept as size 1), as a sum divided on the pooled tensor: its backward
+    is then a broadcast view, where ``Tensor.mean``'s divides a full-size gradient."""
+    return sum_over(x, dims) / math.prod(x.shape[d] for d in dims)
+
+
+class _ApplyGate(torch.autograd.Function):
+    """x * gate, the gate broadcast over some of x's dims; its gradient is reduced with :func:`sum_over`
+    (autograd's own reduction of a broadcast product is the slow keep-dim sum on channels-last tensors)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, gate: Tensor) -> Tensor:
+        ctx.save_for_backward(x, gate)
+        return x * gate
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        x, gate = ctx.saved_tensors
+        grad_x = grad * gate if ctx.needs_input_grad[0] else None
+        grad_gate = None
+        if ctx.needs_input_grad[1]:
+            dims = tuple(d for d in range(x.dim()) if gate.shape[d] == 1 < x.shape[d])
+            grad_gate = sum_over(grad * x, dims) if dims else grad * x
+        return grad_x, grad_gate
+
+
+def apply_gate(x: Tensor, gate: Tensor) -> Tensor:
+    """x: (N, C, T, H, W) times ``gate`` (N, C, and T, H, W or 1 each), the gate broadcast."""
+    return _ApplyGate.apply(x, gate)
 
 
 def grouped_hidden_width(channels: int, groups: int, reduction: int) -> int:
@@ -51,7 +80,7 @@ class _GroupedGate(nn.Module):
         self.expand = conv3d(hidden, channels, kernel_size, groups=groups, bias=True)
 
     def forward(self, x: Tensor) -> Tensor:
-        return x * torch.sigmoid(self.expand(self.reduce(average_pool(x, self.pool_dims))))
+        return apply_gate(x, torch.sigmoid(self.expand(self.reduce(average_pool(x, self.pool_dims)))))
 
 
 class SpatialExcitation(_GroupedGate):
@@ -86,4 +115,4 @@ class SqueezeExcitation(nn.Module):
         self.expand = conv3d(hidden, channels, 1, bias=True)
 
     def forward(self, x: Tensor) -> Tensor:
-        return x * torch.sigmoid(self.expand(self.act(self.reduce(average_pool(x, (2, 3, 4))))))
+        return apply_gate(x, torch.sigmoid(self.expand(self.act(self.reduce(average_pool(x, (2, 3, 4)))))))
