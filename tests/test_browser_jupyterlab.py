@@ -30,13 +30,7 @@ from browser_support import (  # noqa: F401 - browser is a fixture
 
 from ctnet_lib.reports.suite import plan_reports
 
-pytestmark = [
-    pytest.mark.slow,
-    # Not yet reliable: each passes alone (about 35-65 s), but in 2 of 3 runs of the pair both failed (the
-    # explorer never rendered / the saliency explorer was missing) on a loaded 2-core machine. Kept so the
-    # next session can find the cause; not counted as done (issues 11 and 14 stay open).
-    pytest.mark.skip(reason="flaky when run together on a loaded machine: under investigation"),
-]
+pytestmark = [pytest.mark.slow]
 
 NOTEBOOK = "03_receptive_field"
 JUPYTER = os.path.join(os.path.dirname(sys.executable), "jupyter")
