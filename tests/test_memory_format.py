@@ -11,6 +11,9 @@ from ctnet_lib.ops.conv_bn_act import conv3d
 from ctnet_lib.ops.conv_lowering import lowerable
 from ctnet_lib.ops.excitation import apply_gate, average_pool
 from ctnet_lib.ops.memory_format import MEMORY_FORMAT, frames_in_memory_format
+from ctnet_lib.train import make_config
+from ctnet_lib.train.device import prepare_model
+from ctnet_lib.train.experiment import build_training_model
 
 
 def _train_step(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
@@ -81,7 +84,7 @@ def test_channel_permutation_keeps_the_memory_format(source, target):
 
 def test_auto_chooses_per_device_and_bad_names_are_rejected():
     assert MEMORY_FORMAT.resolve("auto", "cpu") == "channels_last"
-    assert MEMORY_FORMAT.resolve("auto", "cuda") == "contiguous"
+    assert MEMORY_FORMAT.resolve("auto", "cuda") == "channels_last"
     assert MEMORY_FORMAT.resolve("contiguous", "cpu") == "contiguous"
     frames = torch.randn(2, 3, 8, 8)
     assert frames_in_memory_format(frames, "auto").is_contiguous(memory_format=torch.channels_last)
@@ -114,3 +117,18 @@ def test_channels_last_pooling_equals_the_mean(dims):
     x = torch.randn(2, 6, 4, 5, 5, dtype=torch.float64)
     for tensor in (x, x.contiguous(memory_format=torch.channels_last_3d)):
         torch.testing.assert_close(average_pool(tensor, dims), x.mean(dim=dims, keepdim=True))
+
+
+def test_prepare_model_stores_weights_in_the_format_the_frames_run_in():
+    cpu = torch.device("cpu")
+    channels_last = prepare_model(build_model("ctnet_small", num_classes=3), cpu)
+    contiguous = prepare_model(build_model("ctnet_small", num_classes=3, memory_format="contiguous"), cpu)
+    assert channels_last.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not channels_last.conv1.weight.is_contiguous()
+    assert contiguous.conv1.weight.is_contiguous()
+
+
+def test_the_training_switch_channels_last_false_runs_contiguous_frames():
+    config = make_config("synthetic", model="tsn_small", channels_last=False)
+    assert build_training_model(config, 6).memory_format == "contiguous"
+    assert build_training_model(make_config("synthetic", model="tsn_small"), 6).memory_format == "auto"

@@ -11,14 +11,16 @@ faster on it (benchmarks/README.md); the values are the same sums in another ord
 from __future__ import annotations
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from ctnet_lib.devices import PerDeviceChoice
 
-# What 'auto' runs on each device type. CPU: channels-last, measured (benchmarks/README.md). CUDA: the
-# contiguous format until a GPU measurement says otherwise.
+# What 'auto' runs on each device type. CPU: channels-last, measured (benchmarks/README.md). CUDA:
+# channels-last, as training has run there from the start (cuDNN's layout for mixed-precision convolutions),
+# not yet measured against the contiguous format on a GPU. ``train.device.prepare_model`` also stores the
+# convolution weights to match.
 MEMORY_FORMAT = PerDeviceChoice("memory_format", ("contiguous", "channels_last"),
-                                auto={"cpu": "channels_last"}, fallback="contiguous")
+                                auto={"cpu": "channels_last", "cuda": "channels_last"}, fallback="contiguous")
 _TORCH_FORMATS = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
 
 
@@ -26,6 +28,12 @@ def is_channels_last(x: Tensor) -> bool:
     """True when x: (N, C, ...) keeps each position's channels together in memory (channel stride 1) and
     is not also contiguous, as channels-last and channels-last-3d tensors are."""
     return x.dim() > 2 and x.stride(1) == 1 and not x.is_contiguous()
+
+
+def runs_channels_last(model: nn.Module, device_type: str) -> bool:
+    """True when ``model`` (its ``memory_format`` attribute, 'auto' where it has none) runs its frames
+    channels-last on ``device_type``."""
+    return MEMORY_FORMAT.resolve(getattr(model, "memory_format", "auto"), device_type) == "channels_last"
 
 
 def torch_memory_format(name: str, device_type: str) -> torch.memory_format:

@@ -95,7 +95,8 @@ TRAIN_SWITCHES: tuple[tuple[str, str, bool, str], ...] = (
     ("--freeze-backbone", "freeze_backbone", True, "freeze the pretrained 2D layers (default: train all)"),
     ("--cache-videos", "cache_videos", True, "keep decoded videos in memory (small data sets, --workers 0)"),
     ("--no-amp", "amp", False, "fp32 on CUDA too (default: bf16/fp16 mixed precision on CUDA)"),
-    ("--no-channels-last", "channels_last", False, "keep the default memory format on CUDA"),
+    ("--no-channels-last", "channels_last", False, "run the frames contiguous on every device (default: "
+     "channels-last where ops.memory_format chooses it)"),
     ("--no-resume", "resume", False, "start afresh even when run-dir holds a run (its files are first moved "
      "to run-dir/replaced-N; nothing is deleted)"),
     ("--no-check-data", "check_data", False, "do not probe every list-file item before training (default: "

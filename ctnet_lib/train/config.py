@@ -89,7 +89,7 @@ class TrainConfig:
     # system
     device: str = "auto"  # 'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1'
     amp: bool = True  # mixed precision on CUDA (bf16 where supported, else fp16); fp32 on the CPU
-    channels_last: bool = True  # channels-last memory format for the 2D layers on CUDA
+    channels_last: bool = True  # False: frames and weights contiguous on every device (memory_format)
     workers: int = 2  # DataLoader worker processes per training process
     threads: int | None = None  # CPU threads of torch (torch.set_num_threads); None: torch's default
     seed: int = 0

@@ -1,9 +1,10 @@
 """Device preparation and precision: CUDA with automatic mixed precision when available, fp32 on the CPU.
 
 On CUDA: bf16 autocast on GPUs with bf16 hardware (no loss scaling needed), otherwise fp16 autocast with
-a ``GradScaler``; ``cudnn.benchmark`` on; the 2D convolutions' weights channels-last (the frames run as
-(N*T, C, H, W) images), the temporal modules' ``Conv3d`` weights in :data:`TEMPORAL_MEMORY_FORMAT`. On
-the CPU the same code runs in fp32 (autocast and the scaler are disabled no-ops).
+a ``GradScaler``; ``cudnn.benchmark`` on. On the CPU the same code runs in fp32 (autocast and the scaler
+are disabled no-ops). On either device, a model whose frames run channels-last there (its
+``memory_format``, resolved by ``ops.memory_format.MEMORY_FORMAT``) also stores its 2D convolutions' weights
+channels-last and the temporal modules' ``Conv3d`` weights in :data:`TEMPORAL_MEMORY_FORMAT`.
 
 The devices themselves are named and resolved by :func:`ctnet_lib.devices.resolve_device`.
 """
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from ctnet_lib.ops.memory_format import runs_channels_last
 
 __all__ = ["BF16_MIN_CAPABILITY", "TEMPORAL_MEMORY_FORMAT", "Precision", "choose_precision", "prepare_model",
            "to_channels_last"]
@@ -81,12 +84,12 @@ def to_channels_last(
     return model
 
 
-def prepare_model(model: nn.Module, device: torch.device, channels_last: bool = True) -> nn.Module:
-    """Move ``model`` to ``device``; on CUDA also :func:`to_channels_last` (with ``channels_last``) and
-    ``cudnn.benchmark``. Returns the model."""
+def prepare_model(model: nn.Module, device: torch.device) -> nn.Module:
+    """Move ``model`` to ``device``; :func:`to_channels_last` where its frames run channels-last on that
+    device; ``cudnn.benchmark`` on CUDA. Returns the model."""
     model.to(device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-        if channels_last:
-            to_channels_last(model)
+    if runs_channels_last(model, device.type):
+        to_channels_last(model)
     return model

@@ -284,7 +284,7 @@ def fit(
     class_names = class_names or tuple(str(i) for i in range(num_classes))
     if config.freeze_backbone:
         freeze_backbone(model)
-    prepare_model(model, device, config.channels_last)
+    prepare_model(model, device)
     network = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) \
         if context.enabled else model
     train_loader, val_loader, sampler = _loaders(train_set, val_set, config, context, device)

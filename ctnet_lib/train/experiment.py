@@ -39,10 +39,13 @@ __all__ = [
 
 
 def build_training_model(config: TrainConfig, num_classes: int) -> nn.Module:
-    """``build_model(config.model, ...)`` with the config's dropout, pretrained weights and options."""
+    """``build_model(config.model, ...)`` with the config's dropout, pretrained weights and options
+    (``channels_last=False``: the model option ``memory_format='contiguous'``)."""
     options = dict(config.model_options)
     if config.pretrained:
         options["pretrained"] = config.pretrained
+    if not config.channels_last:
+        options["memory_format"] = "contiguous"
     return build_model(config.model, num_classes=num_classes, num_frames=config.num_frames,
                        dropout=config.dropout, **options)
 
@@ -91,7 +94,7 @@ def load_trained_model(
     config = config_from_dict({**state["config"], "pretrained": None}, str(path))
     model = build_training_model(config, int(state["num_classes"]))
     load_matching_weights(model, state["model"], str(path))
-    prepare_model(model, resolve_device(device), channels_last=False).eval()
+    prepare_model(model, resolve_device(device)).eval()
     return TrainedModel(model, config, tuple(state["class_names"]), int(state["epoch"]), path)
 
 
