@@ -15,6 +15,7 @@ from ctnet_lib.analysis.benchmark_suite import (
     Case,
     SuiteSettings,
     add_ratios,
+    combine_rounds,
     evaluate_targets,
     run_suite,
     suite_cases,
@@ -115,3 +116,25 @@ def test_committed_results_read_as_tables_and_figures(tmp_path):
     (tmp_path / "other.json").write_text('{"suite": "something else"}')
     with pytest.raises(ValueError, match=r"other\.json is not a `ctnet benchmark` result"):
         load_benchmark_results(tmp_path)
+
+
+def test_rounds_combine_to_medians_and_keep_each_round():
+    rounds = [[{"label": "TSN", "batch_size": 2, "forced": False, "fwd_ms": ms, "peak_mem_mb": mem}]
+              for ms, mem in ((100.0, 10.0), (300.0, 30.0), (120.0, 20.0))]
+    [row] = combine_rounds(rounds)
+    assert row["fwd_ms"] == 120.0 and row["fwd_ms_rounds"] == [100.0, 300.0, 120.0]
+    assert row["peak_mem_mb"] == 20.0 and row["batch_size"] == 2 and row["forced"] is False
+    assert "batch_size_rounds" not in row
+    assert combine_rounds(rounds[:1]) == rounds[0]
+
+
+@pytest.mark.slow
+def test_run_suite_with_rounds_runs_every_case_each_round(tmp_path):
+    cases = [Case("data", "pyav", {"backend": "pyav"}), Case("data", "decord", {"backend": "decord"})]
+    lines = []
+    results = run_suite(QUICK, None, cases, log=lines.append, rounds=2)
+    assert [line.split()[0] for line in lines] == ["[1.1]", "[1.2]", "[2.2]", "[2.1]"]
+    assert results["rounds"] == 2
+    for row in results["rows"]:
+        assert len(row["clip_ms_rounds"]) == 2 and row["clip_ms"] == pytest.approx(
+            sum(row["clip_ms_rounds"]) / 2)

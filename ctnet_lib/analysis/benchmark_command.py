@@ -23,19 +23,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed calls per measurement (default 5)")
     parser.add_argument("--batch-size", type=int, default=2, help="clips per call (default 2)")
     parser.add_argument("--only", nargs="+", choices=GROUPS, help="run only these groups of cases")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run the case list this many times and keep each value's median (default 1)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the suite, measures nothing")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
-    if args.threads < 1 or args.repeats < 1 or args.batch_size < 1:
-        raise ValueError("--threads, --repeats and --batch-size must be at least 1")
+    if min(args.threads, args.repeats, args.batch_size, args.rounds) < 1:
+        raise ValueError("--threads, --repeats, --batch-size and --rounds must be at least 1")
     settings = SuiteSettings(device=str(device), threads=args.threads, repeats=args.repeats,
                              batch_size=args.batch_size, quick=args.quick)
     cases = [case for case in suite_cases(settings) if not args.only or case.group in args.only]
     out = args.out or f"benchmarks/{device.type}.json"
-    results = run_suite(settings, out, cases, log=lambda line: print(line, file=sys.stderr))
+    results = run_suite(settings, out, cases, log=lambda line: print(line, file=sys.stderr),
+                        rounds=args.rounds)
     for target in results["targets"]:
         verdict = {True: "met", False: "MISSED", None: "not measured"}[target["met"]]
         bound = ">=" if target["at_least"] else "<="

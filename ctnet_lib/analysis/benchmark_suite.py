@@ -13,6 +13,9 @@ Cases (``suite_cases``):
 
 Times are medians of ``repeats`` calls after warm-up (``latency.measure``); memory is the process's peak
 resident set (CPU) or the CUDA allocator's peak; ratios are taken to a baseline measured in the same run.
+With ``rounds`` > 1 the whole case list runs that many times (every other round in reverse order, so that
+slow spells of a shared machine fall on different cases) and each measured value is the median over the
+rounds, its per-round values kept beside it (``<name>_rounds``).
 ``targets`` states the performance goals as ratios and whether this run met them.
 """
 
@@ -276,26 +279,48 @@ def run_case_in_subprocess(
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def combine_rounds(rounds: Sequence[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """One case's rows measured in several rounds -> its rows with every measured (float) value replaced by
+    the median over the rounds and the per-round values under ``<name>_rounds``."""
+    if len(rounds) == 1:
+        return list(rounds[0])
+    combined = []
+    for versions in zip(*rounds, strict=True):
+        row = dict(versions[0])
+        for key, value in versions[0].items():
+            if isinstance(value, float):
+                values = [version[key] for version in versions]
+                row[key], row[f"{key}_rounds"] = float(np.median(values)), values
+        combined.append(row)
+    return combined
+
+
 def run_suite(
     settings: SuiteSettings,
     out: str | Path | None = None,
     cases: Sequence[Case] | None = None,
     log: Callable[[str], None] = print,
+    rounds: int = 1,
 ) -> dict[str, Any]:
-    """Run every case (default: :func:`suite_cases`) in its own process; return the results and write
-    them as JSON to ``out`` (atomically) when given."""
+    """Run every case (default: :func:`suite_cases`) in its own process, ``rounds`` times (see the module
+    docstring); return the results and write them as JSON to ``out`` (atomically) when given."""
     started = time.perf_counter()
-    rows: list[dict[str, Any]] = []
-    for number, case in enumerate(cases or suite_cases(settings), start=1):
-        case_started = time.perf_counter()
-        rows += run_case_in_subprocess(case, settings)
-        seconds = time.perf_counter() - case_started
-        log(f"[{number}] {case.group} {case.label} {case.options}: {seconds:.0f} s")
+    cases = list(cases or suite_cases(settings))
+    measured: list[list[list[dict[str, Any]]]] = [[] for _ in cases]
+    for round_index in range(rounds):
+        order = range(len(cases)) if round_index % 2 == 0 else reversed(range(len(cases)))
+        for number in order:
+            case, case_started = cases[number], time.perf_counter()
+            measured[number].append(run_case_in_subprocess(case, settings))
+            seconds = time.perf_counter() - case_started
+            log(f"[{round_index + 1}.{number + 1}] {case.group} {case.label} {case.options}: {seconds:.0f} s")
+    rows = [row for case_rounds in measured for row in combine_rounds(case_rounds)]
     results = {
         "suite": "ctnet-benchmark",
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "machine": machine_description(settings),
         "settings": asdict(settings),
+        "rounds": rounds,
         "rows": add_ratios(rows),
         "targets": evaluate_targets(rows),
         "duration_s": round(time.perf_counter() - started, 1),
