@@ -26,6 +26,8 @@ CHROMIUM = os.environ.get("CTNET_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 VIEWPORTS = {"1280x800": (1280, 800), "1920x1080": (1920, 1080)}
+# the URLs a page served by a local server (JupyterLab, Voila) may request: everything else is outside
+LOCAL_SERVER = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:")
 
 
 def screenshot_dir() -> Path:

@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from browser_support import (  # noqa: F401 - browser is a fixture
+    LOCAL_SERVER,
     REPO,
     browser,
     free_port,
@@ -34,7 +35,6 @@ pytestmark = [pytest.mark.slow]
 
 NOTEBOOK = "03_receptive_field"
 JUPYTER = os.path.join(os.path.dirname(sys.executable), "jupyter")
-LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:")
 # JupyterLab's settings for this server: every cell attached to the page (the explorer's cell is drawn
 # even while off screen), and no news or update check (no request leaves the machine, no toast)
 USER_SETTINGS = {
@@ -88,7 +88,7 @@ def lab_url(tmp_path):
 def test_run_all_then_move_the_explorer_slider(browser, lab_url, tmp_path):  # noqa: F811
     from playwright.sync_api import expect  # here: without playwright the browser fixture has skipped
 
-    page, outside = page_without_network(browser, LOCAL)
+    page, outside = page_without_network(browser, LOCAL_SERVER)
     screenshot = tmp_path / "jupyterlab-03-explorer-1280x800.png"
     try:
         page.goto(f"{lab_url}lab/tree/{NOTEBOOK}.ipynb", wait_until="domcontentloaded", timeout=120_000)

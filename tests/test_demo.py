@@ -17,6 +17,7 @@ import sys
 
 import pytest
 from browser_support import (  # noqa: F401 - browser is a fixture
+    LOCAL_SERVER,
     REPO,
     browser,
     free_port,
@@ -31,7 +32,6 @@ pytestmark = [pytest.mark.slow]
 
 VOILA = os.path.join(os.path.dirname(sys.executable), "voila")
 DEMO = "notebooks/demo/explorers.ipynb"
-LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:")
 EXPLORERS = 3  # module, receptive field, saliency
 RUN_TIMEOUT_MS = 420_000  # every cell of the demo, its first training of the saliency models included
 # Voila's lab template links Font Awesome's CSS from a CDN although voila.js bundles the same icons: the
@@ -61,7 +61,7 @@ def demo_url(tmp_path):
 def test_demo_explorers_render_and_respond(browser, demo_url, tmp_path):  # noqa: F811
     from playwright.sync_api import expect  # here: without playwright the browser fixture has skipped
 
-    page, outside = page_without_network(browser, LOCAL)
+    page, outside = page_without_network(browser, LOCAL_SERVER)
     screenshot = tmp_path / "demo-1280x800.png"
     try:
         page.goto(demo_url, wait_until="commit", timeout=60_000)  # the page streams while the cells run

@@ -4,8 +4,9 @@ In the channels-last format a (N*T, C, H, W) tensor keeps each pixel's C channel
 (strides (H*W*C, 1, W*C, C)). The whole network then stays channels-last at no cost: a temporal module's
 clip view (N, C, T, H, W) of such frames is channels-last-3d, the lowered 3D convolutions
 (``conv_lowering``) remain 2D views of it, and the CT-Module reorders channels as rows of (N, T, H, W, C)
-(``permute_channel_layout``). On the CPU, oneDNN's convolutions, max pooling and BatchNorm run much
-faster on it (benchmarks/README.md); the values are the same sums in another order.
+(``permute_channel_layout``). On the CPU, oneDNN's convolutions and max pooling run faster on it: the
+small backbone's training step took 0.4-0.7x the time; at ResNet-50 and 224 pixels the gain varied between
+runs (benchmarks/README.md). The values are the same sums in another order.
 """
 
 from __future__ import annotations
