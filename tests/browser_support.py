@@ -129,3 +129,29 @@ def _children(pid: int) -> list[int]:
             if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
                 children.append(int(stat.parent.name))
     return children
+
+
+def step_the_field_explorer(explorer, expect) -> None:
+    """On a rendered receptive-field explorer (a Playwright locator): the status says step 1/2 and the first
+    tab shows the per-step table; one ArrowRight on the "after step" slider makes the kernel recompute,
+    and the status (step 2/2) and the table change. ``expect`` is ``playwright.sync_api.expect``."""
+    status = explorer.locator(":scope > .widget-vbox > .widget-html")
+    steps = explorer.locator(".widget-tab .widget-output").first  # the first tab: the per-step table
+    expect(status).to_contain_text("step 1/2", timeout=60_000)
+    expect(steps.locator("table")).to_be_visible(timeout=60_000)
+    status_before, steps_before = status.inner_text(), steps.inner_text()
+
+    explorer.scroll_into_view_if_needed()
+    explorer.locator(".widget-slider", has_text="after step").locator(".noUi-handle").focus()
+    explorer.page.keyboard.press("ArrowRight")  # step 1 -> 2: the kernel recomputes and redraws
+
+    expect(status).to_contain_text("step 2/2", timeout=120_000)
+    expect(steps).not_to_have_text(steps_before, timeout=120_000)
+    assert status.inner_text() != status_before
+
+
+def keep_screenshot(page, path: Path) -> None:
+    """Save a screenshot of ``page`` at ``path`` and a copy in :func:`screenshot_dir`; print both."""
+    page.screenshot(path=path)
+    shutil.copy(path, screenshot_dir() / path.name)
+    print(f"screenshot: {path} (copied to {screenshot_dir() / path.name})")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import sys
 from pathlib import Path
 
@@ -23,9 +22,10 @@ from browser_support import (  # noqa: F401 - browser is a fixture
     browser,
     free_port,
     jupyter_env,
+    keep_screenshot,
     page_without_network,
-    screenshot_dir,
     start_server,
+    step_the_field_explorer,
     stop_server,
 )
 
@@ -99,27 +99,12 @@ def test_run_all_then_move_the_explorer_slider(browser, lab_url, tmp_path):  # n
 
         explorer = page.locator(EXPLORER)
         explorer.locator(".widget-tab").wait_for(timeout=300_000)  # the cells run, the explorer is drawn
-        status = explorer.locator(":scope > .widget-vbox > .widget-html")
-        steps = explorer.locator(".widget-tab .widget-output").first  # the first tab: the per-step table
-        expect(status).to_contain_text("step 1/2", timeout=60_000)
-        expect(steps.locator("table")).to_be_visible(timeout=60_000)
-        status_before, steps_before = status.inner_text(), steps.inner_text()
-
-        explorer.scroll_into_view_if_needed()
-        slider = explorer.locator(".widget-slider", has_text="after step")
-        slider.locator(".noUi-handle").focus()
-        page.keyboard.press("ArrowRight")  # step 1 -> 2: the kernel recomputes and redraws
-
-        expect(status).to_contain_text("step 2/2", timeout=120_000)
-        expect(steps).not_to_have_text(steps_before, timeout=120_000)
-        assert status.inner_text() != status_before
+        step_the_field_explorer(explorer, expect)
         page.wait_for_timeout(500)
     except Exception:
         print(f"JupyterLab log, last lines:\n{(tmp_path / 'server.log').read_text(errors='replace')[-4000:]}")
         raise
     finally:
-        page.screenshot(path=screenshot)
-        shutil.copy(screenshot, screenshot_dir() / screenshot.name)
-        print(f"screenshot: {screenshot} (copied to {screenshot_dir() / screenshot.name})")
+        keep_screenshot(page, screenshot)
         page.close()
     assert outside == [], f"requests outside the machine: {outside}"

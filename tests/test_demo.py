@@ -22,9 +22,10 @@ from browser_support import (  # noqa: F401 - browser is a fixture
     browser,
     free_port,
     jupyter_env,
+    keep_screenshot,
     page_without_network,
-    screenshot_dir,
     start_server,
+    step_the_field_explorer,
     stop_server,
 )
 
@@ -68,20 +69,8 @@ def test_demo_explorers_render_and_respond(browser, demo_url, tmp_path):  # noqa
         # Voila shows the page once every cell has run (training included), then draws the widgets
         expect(page.locator("#rendered_cells")).to_be_visible(timeout=RUN_TIMEOUT_MS)
         expect(page.locator(".widget-tab")).to_have_count(EXPLORERS, timeout=60_000)
-        explorer = page.locator(".widget-hbox:has(> .widget-tab)", has_text="after step")
-        status = explorer.locator(":scope > .widget-vbox > .widget-html")
-        steps = explorer.locator(".widget-tab .widget-output").first  # the first tab: the per-step table
-        expect(status).to_contain_text("step 1/2", timeout=60_000)
-        expect(steps.locator("table")).to_be_visible(timeout=60_000)
-        status_before, steps_before = status.inner_text(), steps.inner_text()
-
-        explorer.scroll_into_view_if_needed()
-        explorer.locator(".widget-slider", has_text="after step").locator(".noUi-handle").focus()
-        page.keyboard.press("ArrowRight")  # step 1 -> 2: the kernel recomputes and redraws
-
-        expect(status).to_contain_text("step 2/2", timeout=120_000)
-        expect(steps).not_to_have_text(steps_before, timeout=120_000)
-        assert status.inner_text() != status_before
+        field_explorer = page.locator(".widget-hbox:has(> .widget-tab)", has_text="after step")
+        step_the_field_explorer(field_explorer, expect)
         assert page.locator(".jp-InputArea-editor").count() == 0  # code hidden
         page.wait_for_timeout(500)
     except Exception:
@@ -89,9 +78,7 @@ def test_demo_explorers_render_and_respond(browser, demo_url, tmp_path):  # noqa
         print(f"Voila log, last lines:\n{log[-4000:]}")
         raise
     finally:
-        page.screenshot(path=screenshot)
-        shutil.copy(screenshot, screenshot_dir() / screenshot.name)
-        print(f"screenshot: {screenshot} (copied to {screenshot_dir() / screenshot.name})")
+        keep_screenshot(page, screenshot)
         print(f"requests blocked: {outside}")
         page.close()
     assert all(url.startswith(REDUNDANT_CDN) for url in outside), f"requests outside the machine: {outside}"
