@@ -52,9 +52,10 @@ from ctnet_lib.analysis.latency import (
 from ctnet_lib.devices import resolve_device
 from ctnet_lib.io_utils import atomic_write_text
 from ctnet_lib.models import build_model
+from ctnet_lib.models.presets import RUNNING_CHOICES
 from ctnet_lib.models.resnet import FramesToClip
-from ctnet_lib.ops.conv_lowering import IMPLEMENTATION, set_conv_implementation
-from ctnet_lib.ops.memory_format import MEMORY_FORMAT, torch_memory_format
+from ctnet_lib.ops.conv_lowering import set_conv_implementation
+from ctnet_lib.ops.memory_format import torch_memory_format
 from ctnet_lib.train.device import choose_precision, prepare_model
 
 MIB = 2**20
@@ -88,8 +89,6 @@ class SuiteSettings:
 # ------------------------------------------------------------------------------------------ the cases
 
 
-# how the model runs (not what it computes): each is 'auto' unless a case forces it
-RUNNING_OPTIONS = {"implementation": IMPLEMENTATION, "memory_format": MEMORY_FORMAT}
 READABLE = {"implementation": "native", "memory_format": "contiguous"}
 NETWORKS = {"TSN": "tsn_r50", "R(2+1)D": "r2plus1d_r50", "CSN": "csn_r50", "CT-Module": "ctmodule_r50",
             "CT-Net": "ctnet_r50"}
@@ -125,8 +124,8 @@ def _memory_fields(device: torch.device) -> dict[str, float]:
 
 def _running_fields(options: dict[str, Any], device: torch.device) -> dict[str, Any]:
     """What each running option resolved to on ``device``, and whether the case forced any of them."""
-    chosen = {name: options.get(name, "auto") for name in RUNNING_OPTIONS}
-    return {**{name: choice.resolve(chosen[name], device.type) for name, choice in RUNNING_OPTIONS.items()},
+    chosen = {name: options.get(name, "auto") for name in RUNNING_CHOICES}
+    return {**{name: choice.resolve(chosen[name], device.type) for name, choice in RUNNING_CHOICES.items()},
             "forced": any(value != "auto" for value in chosen.values())}
 
 
@@ -158,7 +157,7 @@ def run_network_case(case: Case, settings: SuiteSettings, device: torch.device) 
     """Inference and one training step (forward + backward, no optimiser) of one network, prepared and in
     the precision that training uses on ``device`` (fp32 on the CPU, AMP on CUDA); with ``accumulate``
     the step runs the batch as that many micro-batches whose gradients add up."""
-    options = {k: case.options[k] for k in (*RUNNING_OPTIONS, "checkpointing") if k in case.options}
+    options = {k: case.options[k] for k in (*RUNNING_CHOICES, "checkpointing") if k in case.options}
     model = build_model(case.options["preset"], num_classes=174, num_frames=settings.frames, **options)
     batch = case.options.get("batch_size", settings.batch_size)
     resolution = 32 if settings.quick else settings.resolution

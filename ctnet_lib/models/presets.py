@@ -12,6 +12,7 @@ from typing import Any
 
 from torch import nn
 
+from ctnet_lib.devices import PerDeviceChoice
 from ctnet_lib.models.block_selection import DEFAULT_REPLACE, select_blocks
 from ctnet_lib.models.pretrained import load_imagenet_weights
 from ctnet_lib.models.resnet import BACKBONES, BackboneSpec, VideoResNet
@@ -62,12 +63,16 @@ TEMPORAL_OPTIONS: dict[str, Callable[[Any], Any]] = {
     "te_reduction": int,
     "se_reduction": int,
 }
+# options that change how a model runs, not what it computes; 'auto' picks per device
+RUNNING_CHOICES: dict[str, PerDeviceChoice] = {
+    "implementation": IMPLEMENTATION,
+    "memory_format": MEMORY_FORMAT,
+}
 MODEL_OPTIONS: dict[str, Callable[[Any], Any]] = {
     "replace": str,
     "dropout": float,
     "pretrained": str,
-    "implementation": IMPLEMENTATION.check,
-    "memory_format": MEMORY_FORMAT.check,
+    **{name: choice.check for name, choice in RUNNING_CHOICES.items()},
     "checkpointing": parse_bool,
 }
 OPTIONS = {**TEMPORAL_OPTIONS, **MODEL_OPTIONS}

@@ -18,7 +18,7 @@ from ctnet_lib.ops.memory_format import is_channels_last
 
 
 def sum_over(x: Tensor, dims: tuple[int, ...]) -> Tensor:
-    """The sum of x: (N, C, ...) over ``dims`` (kept as size 1, never 0 or 1). A channels-last x is summed
+    """The sum of x: (N, C, ...) over ``dims`` (not N or C; each kept as size 1). A channels-last x is summed
     as (N, ..., C) rows: torch's keep-dim sum of the channels-last tensor itself took 30x as long on the
     CPU."""
     if is_channels_last(x):
