@@ -33,7 +33,7 @@ lint: $(STAMP)
 lab: $(STAMP)  ## JupyterLab inside the environment, kernel and widgets ready
 	$(BIN)/jupyter lab $(ALLOW_ROOT) notebooks/
 
-demo: $(STAMP)  ## the explorers as a Voila app on localhost, code hidden, no network needed
+demo: $(STAMP)  ## the explorers as a Voila app on localhost, code hidden, no network needed (config: voila.json)
 	$(BIN)/voila notebooks/demo/explorers.ipynb --Voila.ip=127.0.0.1 --port=$(DEMO_PORT)
 
 clean-venv:

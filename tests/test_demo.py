@@ -3,10 +3,10 @@ the three explorers render, and moving the receptive-field explorer's "after ste
 output (status and steps table). Requests that would leave the machine are blocked.
 
 Voila runs as the Makefile's demo target runs it, from a temporary copy of the repository's layout
-(``notebooks/demo/explorers.ipynb``), so the demo's runs (``../../runs/demo``), the synthetic set and
-the Jupyter/IPython folders all land in ``tmp_path``. The server is polled on a static file: Voila runs
-the notebook, training the saliency models, in a new kernel for every request of the notebook's page,
-so polling the page itself would leave kernels training in the background.
+(``notebooks/demo/explorers.ipynb`` and ``voila.json``), so the demo's runs (``../../runs/demo``), the
+synthetic set and the Jupyter/IPython folders all land in ``tmp_path``. The server is polled on a static
+file: Voila runs the notebook, training the saliency models, in a new kernel for every request of the
+notebook's page, so polling the page itself would leave kernels training in the background.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ def demo_url(tmp_path):
     root = tmp_path / "root"
     (root / DEMO).parent.mkdir(parents=True)
     shutil.copy(REPO / DEMO, root / DEMO)
+    shutil.copy(REPO / "voila.json", root)  # its kernels' client (ctnet_lib.reports.kernel_client)
     port = free_port()
     command = [VOILA, DEMO, "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}",
                "--Voila.port_retries=0"]

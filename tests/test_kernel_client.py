@@ -1,6 +1,8 @@
 """Report kernels' channels poll in short steps: a reply that arrived is read even when a wake-up is lost."""
 
 import asyncio
+import shutil
+from pathlib import Path
 from queue import Empty
 from time import monotonic
 
@@ -8,7 +10,14 @@ import pytest
 from jupyter_client.channels import AsyncZMQSocketChannel
 
 from ctnet_lib.reports import kernel_client
-from ctnet_lib.reports.kernel_client import PollingChannel, PollingKernelClient, PollingKernelManager
+from ctnet_lib.reports.kernel_client import (
+    PollingChannel,
+    PollingKernelClient,
+    PollingKernelManager,
+    PollingServerKernelManager,
+)
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _channel_whose_polls(monkeypatch, outcomes):
@@ -47,3 +56,17 @@ def test_report_kernels_get_the_polling_client():
     assert PollingKernelManager().client_factory is PollingKernelClient
     assert PollingKernelClient.shell_channel_class.default_value is PollingChannel
     assert PollingKernelClient.iopub_channel_class.default_value is PollingChannel
+
+
+def test_voila_run_from_the_repository_gives_its_kernels_the_polling_client(tmp_path, monkeypatch):
+    from voila.app import Voila
+
+    shutil.copy(REPO / "voila.json", tmp_path)  # Voila reads voila.json from the folder it starts in
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path / "config"))  # none of the user's config
+    app = Voila()
+    app.initialize([])
+    app.init_settings()
+    manager = app.kernel_manager.kernel_manager_factory()
+    assert isinstance(manager, PollingServerKernelManager)
+    assert isinstance(manager.client(), PollingKernelClient)

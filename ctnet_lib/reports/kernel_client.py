@@ -3,8 +3,11 @@
 nbclient waits for a cell's reply with one socket poll of unlimited (or the cell time-out's) length; with
 ipywidgets cells that poll is sometimes not woken although the reply is there (jupyter/nbclient#312): a
 report then hangs until the cell time-out, or for ever without one. Seen here on notebook 05's explorer
-cell (exactly the 300 s time-out, then the reply was read and the report ended ``ok``). The channels
-below poll in short steps instead, so a missed wake-up costs at most :data:`POLL_S` seconds.
+cell (exactly the 300 s time-out, then the reply was read and the report ended ``ok``). Voila runs its
+pages with the same client, without a time-out: the demo page then stayed at "Executing 8 of 9" for good
+(CI, the saliency explorer's cell). The channels below poll in short steps instead, so a missed wake-up
+costs at most :data:`POLL_S` seconds: :class:`PollingKernelManager` for the report runner,
+:class:`PollingServerKernelManager` for Voila (named in the repository's ``voila.json``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_server.services.kernels.kernelmanager import ServerKernelManager
 from traitlets import DottedObjectName, Type
 
 POLL_S = 0.5  # longest single wait on a socket, seconds
@@ -47,3 +51,7 @@ class PollingKernelManager(AsyncKernelManager):
 
     client_class = DottedObjectName("ctnet_lib.reports.kernel_client.PollingKernelClient")
     client_factory = Type(PollingKernelClient, klass=AsyncKernelClient)
+
+
+class PollingServerKernelManager(PollingKernelManager, ServerKernelManager):
+    """A Jupyter server's kernel manager (what Voila's kernels need) with :class:`PollingKernelClient`."""
