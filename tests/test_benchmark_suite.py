@@ -27,7 +27,7 @@ QUICK = SuiteSettings(threads=1, repeats=1, warmup=0, quick=True)
 
 def _network(label, fwd_bwd, peak, **extra):
     return {"group": "network", "label": label, "batch_size": 2, "fwd_ms": fwd_bwd / 3,
-            "fwd_bwd_ms": fwd_bwd, "peak_mem_mb": peak, "forced": False, "checkpointing": False, **extra}
+            "fwd_bwd_ms": fwd_bwd, "peak_mem_mb": peak, "forced": False, "checkpointing": "none", **extra}
 
 
 def test_ratios_and_targets_from_rows():
@@ -35,7 +35,8 @@ def test_ratios_and_targets_from_rows():
         _network("TSN", 100.0, 1000.0),
         _network("CT-Net", 85.0, 1200.0),
         _network("CT-Net", 120.0, 1250.0, implementation="native", memory_format="contiguous", forced=True),
-        _network("CT-Net", 95.0, 1050.0, checkpointing=True),
+        _network("CT-Net", 95.0, 1050.0, checkpointing="modules"),
+        _network("CT-Net", 90.0, 1150.0, checkpointing="activations"),
     ])
     assert rows[0]["fwd_bwd_ms_vs_baseline"] == 1.0
     assert rows[1]["fwd_bwd_ms_vs_baseline"] == pytest.approx(0.85)
@@ -47,7 +48,9 @@ def test_ratios_and_targets_from_rows():
         "met": True}
     assert targets["CT-Net-R50 training step / the readable implementation's"]["measured"] == 0.708
     assert targets["CT-Net-R50 peak training memory / TSN-R50's"]["met"] is False
-    assert targets["CT-Net-R50 peak training memory with checkpointing / TSN-R50's"]["met"] is True
+    assert targets["CT-Net-R50 peak training memory with checkpointing=modules / TSN-R50's"]["met"] is True
+    activations = "CT-Net-R50 peak training memory with checkpointing=activations / TSN-R50's"
+    assert targets[activations]["measured"] == 1.15
     not_measured = targets["data clips/s (decord, one thread) / ctnet_small training clips/s"]
     assert not_measured["measured"] is None and not_measured["met"] is None
 
@@ -100,7 +103,9 @@ def test_a_failing_case_names_itself(tmp_path):
 
 
 def test_committed_results_read_as_tables_and_figures(tmp_path):
-    rows = add_ratios([_network("TSN", 100.0, 1000.0), _network("CT-Net", 85.0, 1200.0)])
+    rows = add_ratios([_network("TSN", 100.0, 1000.0), _network("CT-Net", 85.0, 1200.0),
+                       _network("CT-Net", 95.0, 1050.0, checkpointing=True),  # as runs before the levels
+                       _network("CT-Net", 90.0, 1150.0, checkpointing="activations")])
     results = {"suite": "ctnet-benchmark", "created": "2026-11-30T00:00:00+00:00", "rows": rows,
                "targets": evaluate_targets(rows),
                "machine": {"device_name": "a CPU", "device": "cpu", "threads": 2, "cpu_cores": 2,
@@ -109,10 +114,13 @@ def test_committed_results_read_as_tables_and_figures(tmp_path):
     loaded = load_benchmark_results(tmp_path)
     assert list(loaded) == ["cpu"]
     table = network_table(loaded["cpu"])
-    assert table["fwd_bwd_ms_vs_baseline"].tolist() == pytest.approx([1.0, 0.85])
+    assert table["fwd_bwd_ms_vs_baseline"].tolist() == pytest.approx([1.0, 0.85, 0.95, 0.9])
     assert module_table(loaded["cpu"]).empty
     assert "a CPU (cpu, 2 threads of 2 cores)" in describe_machine(results)
-    assert len(network_benchmark_figure(table).data) == 3
+    figure = network_benchmark_figure(table)
+    assert len(figure.data) == 3
+    assert list(figure.data[0].x) == ["TSN", "CT-Net", "CT-Net (checkpointing=modules)",
+                                      "CT-Net (checkpointing=activations)"]
     (tmp_path / "other.json").write_text('{"suite": "something else"}')
     with pytest.raises(ValueError, match=r"other\.json is not a `ctnet benchmark` result"):
         load_benchmark_results(tmp_path)

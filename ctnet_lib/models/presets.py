@@ -18,6 +18,7 @@ from ctnet_lib.models.pretrained import load_imagenet_weights
 from ctnet_lib.models.resnet import BACKBONES, BackboneSpec, VideoResNet
 from ctnet_lib.ops.conv_lowering import IMPLEMENTATION, set_conv_implementation
 from ctnet_lib.ops.memory_format import MEMORY_FORMAT
+from ctnet_lib.ops.recompute import parse_checkpointing
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig
 from ctnet_lib.options import parse_bool, parse_kernels, parse_last_sub_dim
 
@@ -73,7 +74,7 @@ MODEL_OPTIONS: dict[str, Callable[[Any], Any]] = {
     "dropout": float,
     "pretrained": str,
     **{name: choice.check for name, choice in RUNNING_CHOICES.items()},
-    "checkpointing": parse_bool,
+    "checkpointing": parse_checkpointing,
 }
 OPTIONS = {**TEMPORAL_OPTIONS, **MODEL_OPTIONS}
 
@@ -102,8 +103,8 @@ class ModelConfig:
     optional torchvision checkpoint path (make one with ``model_config``), and three ways of running it
     that leave its parameters and outputs unchanged: ``implementation`` of the 3D convolutions ('auto'
     chooses per device, see ``ops.conv_lowering``), ``memory_format`` of the frames ('auto' chooses per
-    device, see ``ops.memory_format``) and ``checkpointing`` (recompute each temporal module in the
-    backward pass instead of keeping its activations)."""
+    device, see ``ops.memory_format``) and ``checkpointing`` ('none', 'activations' or 'modules': how much
+    of the temporal modules is recomputed in the backward pass instead of kept, see ``ops.recompute``)."""
 
     preset: str
     temporal: TemporalModuleConfig
@@ -112,7 +113,7 @@ class ModelConfig:
     pretrained: str | None = None
     implementation: str = "auto"
     memory_format: str = "auto"
-    checkpointing: bool = False
+    checkpointing: str = "none"
 
     def __post_init__(self) -> None:
         _check_preset(self.preset)

@@ -7,16 +7,14 @@ format loads directly (see ``pretrained.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
-from torch.utils.checkpoint import checkpoint
 
 from ctnet_lib.models.block_selection import DEFAULT_REPLACE, LAYER_NAMES, select_blocks
 from ctnet_lib.ops.memory_format import MEMORY_FORMAT, frames_in_memory_format
+from ctnet_lib.ops.recompute import parse_checkpointing, recompute_activations, recompute_in_backward
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig, build_temporal_module
 
 
@@ -35,43 +33,25 @@ BACKBONES = {
 }
 
 
-@contextmanager
-def frozen_batch_norm_statistics(module: nn.Module) -> Iterator[None]:
-    """Inside the block, training-mode BatchNorms of ``module`` normalise with the batch's statistics but
-    leave their running statistics and batch counts as they are, as a recomputed forward must."""
-    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    saved = [(m.momentum, None if m.num_batches_tracked is None else m.num_batches_tracked.clone())
-             for m in norms]
-    for m in norms:
-        m.momentum = 0.0
-    try:
-        yield
-    finally:
-        for m, (momentum, tracked) in zip(norms, saved, strict=True):
-            m.momentum = momentum
-            if tracked is not None:
-                m.num_batches_tracked.copy_(tracked)
-
-
 class FramesToClip(nn.Module):
     """Wraps a temporal module so it runs inside the 2D network: (N*T, C, H, W) -> (N*T, C, H', W').
 
-    With ``checkpointing`` (and gradients on) only the input is kept for the backward pass, which runs
-    the module's forward again (with the running BatchNorm statistics left alone) to get its gradients.
+    ``checkpointing`` (one of ``ops.recompute.CHECKPOINTING``): with 'modules' only the input is kept for
+    the backward pass, which runs the module's forward again to get its gradients; with 'activations' the
+    module recomputes the parts after its convolutions.
     """
 
-    def __init__(self, module: nn.Module, checkpointing: bool = False) -> None:
+    def __init__(self, module: nn.Module, checkpointing: str = "none") -> None:
         super().__init__()
         self.module = module
         self.num_frames = 1
-        self.checkpointing = checkpointing
+        self.checkpointing = parse_checkpointing(checkpointing)
+        if self.checkpointing == "activations":
+            recompute_activations(module)
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.checkpointing and torch.is_grad_enabled() and x.requires_grad:
-            return checkpoint(
-                self._run, x, use_reentrant=False,
-                context_fn=lambda: (nullcontext(), frozen_batch_norm_statistics(self.module)),
-            )
+        if self.checkpointing == "modules":
+            return recompute_in_backward(self._run, x, owner=self.module)
         return self._run(x)
 
     def _run(self, x: Tensor) -> Tensor:
@@ -93,7 +73,7 @@ class Bottleneck(nn.Module):
         width: int,
         stride: int,
         temporal: TemporalModuleConfig | None,
-        checkpointing: bool = False,
+        checkpointing: str = "none",
     ) -> None:
         super().__init__()
         out_channels = width * self.expansion
@@ -125,7 +105,8 @@ class Bottleneck(nn.Module):
 class VideoResNet(nn.Module):
     """x: (N, 3, T, H, W) -> logits (N, num_classes), averaged over the T per-frame predictions.
 
-    ``checkpointing``: recompute each temporal module in the backward pass (see ``FramesToClip``);
+    ``checkpointing``: what the temporal modules recompute in the backward pass, 'none', 'activations' or
+    'modules' (see ``ops.recompute``);
     ``memory_format``: of the frames, 'auto' (per device), 'contiguous' or 'channels_last' (see
     ``ops.memory_format``).
     """
@@ -137,7 +118,7 @@ class VideoResNet(nn.Module):
         temporal: TemporalModuleConfig,
         replace: str = DEFAULT_REPLACE,
         dropout: float = 0.5,
-        checkpointing: bool = False,
+        checkpointing: str = "none",
         memory_format: str = "auto",
     ) -> None:
         super().__init__()

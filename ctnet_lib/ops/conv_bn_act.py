@@ -50,4 +50,8 @@ class ConvBnAct3d(nn.Module):
         self.act = nn.ReLU(inplace=True)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.act(self.bn(self.conv(x)))
+        return self.activate(self.conv(x))
+
+    def activate(self, conv_output: Tensor) -> Tensor:
+        """BN -> ReLU of the conv's output (the part that ``checkpointing='activations'`` recomputes)."""
+        return self.act(self.bn(conv_output))

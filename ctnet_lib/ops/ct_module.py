@@ -26,6 +26,7 @@ from ctnet_lib.ops.module_registry import (
     dense_mixing,
     register_module_kind,
 )
+from ctnet_lib.ops.recompute import recompute_in_backward
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig
 from ctnet_lib.ops.tensor_separable_conv import TensorSeparableConv, mixing_layout, permute_channel_layout
 
@@ -52,6 +53,7 @@ class CTModule(nn.Module):
         self.pwconvs = nn.ModuleList(
             ConvBnAct3d(channels, channels, 1) for _ in range(len(self.sizes) - 1) if config.pwconv
         )
+        self.recompute_activations = False  # PWConv's BN and ReLU too (see ops.recompute)
 
     def forward(self, x: Tensor) -> Tensor:
         layout = tuple(range(len(self.sizes)))
@@ -60,8 +62,13 @@ class CTModule(nn.Module):
             layout = self.layouts[k]
             x = sub_op(x)
             if k < len(self.pwconvs):
-                x = self.pwconvs[k](x)
+                x = self._pwconv(self.pwconvs[k], x)
         return permute_channel_layout(x, self.sizes, layout, tuple(range(len(self.sizes))))
+
+    def _pwconv(self, pwconv: ConvBnAct3d, x: Tensor) -> Tensor:
+        if self.recompute_activations:
+            return recompute_in_backward(pwconv.activate, pwconv.conv(x), owner=pwconv)
+        return pwconv(x)
 
 
 def ct_step_name(k: int, size: int, kernel: int, connection: str) -> str:

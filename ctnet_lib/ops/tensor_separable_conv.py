@@ -8,7 +8,7 @@ channels (the other sub-dimensions fixed) and every fibre has its own weights.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from torch import Tensor, nn
 
@@ -20,6 +20,7 @@ from ctnet_lib.ops.excitation import (
     TemporalExcitation,
 )
 from ctnet_lib.ops.memory_format import is_channels_last
+from ctnet_lib.ops.recompute import recompute_in_backward
 
 CONNECTIONS = ("parallel", "serial", "coupled")
 EXCITATIONS = ("none", "se", "te")
@@ -63,7 +64,8 @@ class TensorSeparableConv(nn.Module):
     'serial' applies spatial then temporal; 'coupled' is one k x k x k conv. Each conv is followed
     by BN and ReLU. ``excitation``: 'te' gates the spatial branch (eq. 6), the temporal branch
     (eq. 7) and their sum (eq. 8) with the same channel groups; 'se' gates the output (Hu et al.).
-    ``stride`` is the spatial stride of the convs (applied to both parallel branches).
+    ``stride`` is the spatial stride of the convs (applied to both parallel branches). With
+    ``recompute_activations`` everything after the convs is recomputed in the backward pass.
     """
 
     def __init__(
@@ -100,6 +102,7 @@ class TensorSeparableConv(nn.Module):
             self.channel_gate = ChannelExcitation(channels, groups, te_reduction)
         elif excitation == "se":
             self.channel_gate = SqueezeExcitation(channels, se_reduction)
+        self.recompute_activations = False  # see ops.recompute
 
     def _gate(self, name: str, x: Tensor) -> Tensor:
         gate = getattr(self, name, None)
@@ -107,10 +110,28 @@ class TensorSeparableConv(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if self.connection == "coupled":
-            out = self._gate("temporal_gate", self._gate("spatial_gate", self.coupled(x)))
-        elif self.connection == "serial":
-            spatial = self._gate("spatial_gate", self.spatial(x))
-            out = self._gate("temporal_gate", self.temporal(spatial))
-        else:
-            out = self._gate("spatial_gate", self.spatial(x)) + self._gate("temporal_gate", self.temporal(x))
-        return self._gate("channel_gate", out)
+            return self._after_convs(self._coupled_tail, self.coupled.conv(x))
+        if self.connection == "serial":
+            spatial = self._after_convs(self._spatial_branch, self.spatial.conv(x))
+            return self._after_convs(self._serial_tail, self.temporal.conv(spatial))
+        return self._after_convs(self._parallel_tail, self.spatial.conv(x), self.temporal.conv(x))
+
+    def _after_convs(self, tail: Callable[..., Tensor], *conv_outputs: Tensor) -> Tensor:
+        """``tail`` of the conv outputs, recomputed in the backward pass with ``recompute_activations``."""
+        if self.recompute_activations:
+            return recompute_in_backward(tail, *conv_outputs, owner=self)
+        return tail(*conv_outputs)
+
+    def _spatial_branch(self, spatial: Tensor) -> Tensor:
+        return self._gate("spatial_gate", self.spatial.activate(spatial))
+
+    def _parallel_tail(self, spatial: Tensor, temporal: Tensor) -> Tensor:
+        summed = self._spatial_branch(spatial) + self._gate("temporal_gate", self.temporal.activate(temporal))
+        return self._gate("channel_gate", summed)
+
+    def _serial_tail(self, temporal: Tensor) -> Tensor:
+        return self._gate("channel_gate", self._gate("temporal_gate", self.temporal.activate(temporal)))
+
+    def _coupled_tail(self, coupled: Tensor) -> Tensor:
+        gated = self._gate("temporal_gate", self._gate("spatial_gate", self.coupled.activate(coupled)))
+        return self._gate("channel_gate", gated)

@@ -125,8 +125,9 @@ def _add_train_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="YAML file of TrainConfig fields (and optionally 'recipe')")
     parser.add_argument("--set", dest="model_options", action="append", default=[], metavar="KEY=VALUE",
                         help=f"model option, repeatable: {', '.join(k for k in OPTIONS if k != 'dropout')} "
-                        "(dropout has its own flag); checkpointing=true recomputes the temporal modules in "
-                        "the backward pass, for about TSN's activation memory")
+                        "(dropout has its own flag); checkpointing=activations recomputes the CT-Modules' "
+                        "BN, ReLU and gates in the backward pass, checkpointing=modules whole temporal "
+                        "modules, for about TSN's activation memory")
     for flag, field_name, kind, text in TRAIN_FLAGS:
         parser.add_argument(flag, dest=field_name, type=kind, default=argparse.SUPPRESS, help=text)
     for flag, field_name, value, text in TRAIN_SWITCHES:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ctnet_lib.ops.recompute import parse_checkpointing
+
 
 def _case_name(row: pd.Series) -> str:
     extra = [row[name] for name in ("implementation", "memory_format") if isinstance(row.get(name), str)]
-    if row.get("checkpointing"):
-        extra.append("checkpointing")
+    checkpointing = row.get("checkpointing")  # a bool in runs made before its levels existed
+    if isinstance(checkpointing, (bool, str, np.bool_)) and parse_checkpointing(checkpointing) != "none":
+        extra.append(f"checkpointing={parse_checkpointing(checkpointing)}")
     if row.get("accumulate", 1) > 1:
         extra.append(f"{row['accumulate']} micro-batches")
     return f"{row['label']} ({', '.join(extra)})" if extra else str(row["label"])
