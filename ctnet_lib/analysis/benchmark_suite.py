@@ -103,11 +103,11 @@ def suite_cases(settings: SuiteSettings) -> list[Case]:
     cases += [Case("network", label, {"preset": preset}) for label, preset in NETWORKS.items()]
     cases += [
         Case("network", "TSN", {"preset": "tsn_r50", "memory_format": "contiguous"}),
-        Case("network", "CT-Module", {"preset": "ctmodule_r50", **READABLE}),
         Case("network", "CT-Net", {"preset": "ctnet_r50", **READABLE}),
-        *(Case("network", "CT-Net", {"preset": "ctnet_r50", "checkpointing": level})
+        # ways of training that leave inference as it is: their training step only
+        *(Case("network", "CT-Net", {"preset": "ctnet_r50", "checkpointing": level, "train_only": True})
           for level in CHECKPOINTING if level != "none"),
-        Case("network", "CT-Net", {"preset": "ctnet_r50", "accumulate": 2}),
+        Case("network", "CT-Net", {"preset": "ctnet_r50", "accumulate": 2, "train_only": True}),
         Case("network", "CT-Net small", {"preset": "ctnet_small", "batch_size": 8, "train_only": True}),
     ]
     cases += [Case("data", backend, {"backend": backend}) for backend in ("decord", "pyav")]

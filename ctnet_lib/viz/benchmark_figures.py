@@ -20,6 +20,12 @@ def _case_name(row: pd.Series) -> str:
     return f"{row['label']} ({', '.join(extra)})" if extra else str(row["label"])
 
 
+def _ratio_labels(rows: pd.DataFrame, column: str) -> list[str]:
+    """'0.85x' per row; empty where the case did not measure it (a training-only case's inference)."""
+    values = rows[column] if column in rows else pd.Series(np.nan, index=rows.index)
+    return ["" if pd.isna(r) else f"{r:.2f}x" for r in values]
+
+
 def network_benchmark_figure(networks: pd.DataFrame, title: str = "") -> go.Figure:
     """Bars per network case: inference and training-step ms (left), peak training memory (right),
     each labelled with its ratio to TSN's."""
@@ -29,9 +35,9 @@ def network_benchmark_figure(networks: pd.DataFrame, title: str = "") -> go.Figu
                            subplot_titles=("time per call (ms)", "peak training memory (MiB)"))
     for column, label in (("fwd_ms", "inference"), ("fwd_bwd_ms", "training step (fwd + bwd)")):
         figure.add_trace(go.Bar(x=names, y=rows[column], name=label,
-                                text=[f"{r:.2f}x" for r in rows[f"{column}_vs_baseline"]]), row=1, col=1)
+                                text=_ratio_labels(rows, f"{column}_vs_baseline")), row=1, col=1)
     figure.add_trace(go.Bar(x=names, y=rows["peak_mem_mb"], name="peak memory",
-                            text=[f"{r:.2f}x" for r in rows["peak_mem_mb_vs_baseline"]]), row=1, col=2)
+                            text=_ratio_labels(rows, "peak_mem_mb_vs_baseline")), row=1, col=2)
     figure.update_layout(title=title or "Whole networks, ratios to TSN", barmode="group", height=480)
     return figure
 
