@@ -335,9 +335,13 @@ def run_suite(
 # ------------------------------------------------------------------------------- ratios and targets
 
 
+def _is_plain(row: dict[str, Any]) -> bool:
+    """Measured with the per-device running choices and without micro-batches (any checkpointing)."""
+    return not row.get("forced") and row.get("accumulate", 1) == 1
+
+
 def _is_default(row: dict[str, Any]) -> bool:
-    return (not row.get("forced") and parse_checkpointing(row.get("checkpointing", "none")) == "none"
-            and row.get("accumulate", 1) == 1)
+    return _is_plain(row) and parse_checkpointing(row.get("checkpointing", "none")) == "none"
 
 
 def _find(rows: Sequence[dict[str, Any]], group: str, label: str, **match: Any) -> dict[str, Any] | None:
@@ -405,7 +409,7 @@ def _ctnet_memory_ratio(checkpointing: str) -> Callable[[Sequence[dict[str, Any]
     """CT-Net's peak training memory with ``checkpointing`` (otherwise default settings) over TSN's."""
 
     def ratio(rows: Sequence[dict[str, Any]]) -> float:
-        plain = [row for row in rows if not row.get("forced") and row.get("accumulate", 1) == 1]
+        plain = [row for row in rows if _is_plain(row)]
         return _ratio(_find(plain, "network", "CT-Net", checkpointing=checkpointing),
                       _default(rows, "network", "TSN"), "peak_mem_mb")
 

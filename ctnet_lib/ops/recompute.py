@@ -58,11 +58,13 @@ def frozen_batch_norm_statistics(module: nn.Module) -> Iterator[None]:
                 m.num_batches_tracked.copy_(tracked)
 
 
-def recompute_in_backward(function: Callable[..., Tensor], *inputs: Tensor, owner: nn.Module) -> Tensor:
+def recompute_in_backward(
+    function: Callable[..., Tensor], *inputs: Tensor, owner: nn.Module, enabled: bool = True
+) -> Tensor:
     """``function(*inputs)``, keeping only ``inputs`` for the backward pass, which runs ``function`` again
-    with the BatchNorm statistics of ``owner`` (the module holding its layers) frozen. Without gradients
-    it simply runs."""
-    if not torch.is_grad_enabled() or not any(x.requires_grad for x in inputs):
+    with the BatchNorm statistics of ``owner`` (the module holding its layers) frozen. Not ``enabled``, or
+    without gradients, it simply runs."""
+    if not enabled or not torch.is_grad_enabled() or not any(x.requires_grad for x in inputs):
         return function(*inputs)
     return checkpoint(function, *inputs, use_reentrant=False,
                       context_fn=lambda: (nullcontext(), frozen_batch_norm_statistics(owner)))

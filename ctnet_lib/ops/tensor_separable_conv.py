@@ -118,9 +118,7 @@ class TensorSeparableConv(nn.Module):
 
     def _after_convs(self, tail: Callable[..., Tensor], *conv_outputs: Tensor) -> Tensor:
         """``tail`` of the conv outputs, recomputed in the backward pass with ``recompute_activations``."""
-        if self.recompute_activations:
-            return recompute_in_backward(tail, *conv_outputs, owner=self)
-        return tail(*conv_outputs)
+        return recompute_in_backward(tail, *conv_outputs, owner=self, enabled=self.recompute_activations)
 
     def _spatial_branch(self, spatial: Tensor) -> Tensor:
         return self._gate("spatial_gate", self.spatial.activate(spatial))

@@ -13,8 +13,9 @@ from ctnet_lib.ops.recompute import parse_checkpointing
 def _case_name(row: pd.Series) -> str:
     extra = [row[name] for name in ("implementation", "memory_format") if isinstance(row.get(name), str)]
     checkpointing = row.get("checkpointing")  # a bool in runs made before its levels existed
-    if isinstance(checkpointing, (bool, str, np.bool_)) and parse_checkpointing(checkpointing) != "none":
-        extra.append(f"checkpointing={parse_checkpointing(checkpointing)}")
+    level = parse_checkpointing(checkpointing) if isinstance(checkpointing, (bool, str, np.bool_)) else "none"
+    if level != "none":
+        extra.append(f"checkpointing={level}")
     if row.get("accumulate", 1) > 1:
         extra.append(f"{row['accumulate']} micro-batches")
     return f"{row['label']} ({', '.join(extra)})" if extra else str(row["label"])
@@ -47,7 +48,7 @@ def module_benchmark_figure(modules: pd.DataFrame, title: str = "") -> go.Figure
     figure = go.Figure()
     for name, rows in modules.groupby(modules.apply(_case_name, axis=1), sort=False):
         figure.add_trace(go.Bar(x=rows["stage"], y=rows["fwd_bwd_ms"], name=name,
-                                text=[f"{r:.2f}x" for r in rows["fwd_bwd_ms_vs_baseline"]]))
+                                text=_ratio_labels(rows, "fwd_bwd_ms_vs_baseline")))
     figure.update_layout(title=title or "Modules at each stage: forward + backward (ratio to the 2D 3x3)",
                          barmode="group", yaxis={"type": "log", "title": "ms"}, height=480)
     return figure
