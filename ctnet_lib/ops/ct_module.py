@@ -62,10 +62,15 @@ class CTModule(nn.Module):
             layout = self.layouts[k]
             x = sub_op(x)
             if k < len(self.pwconvs):
-                pwconv = self.pwconvs[k]
-                x = recompute_in_backward(pwconv.activate, pwconv.conv(x), owner=pwconv,
-                                          enabled=self.recompute_activations)
+                x = self._pwconv(self.pwconvs[k], x)
         return permute_channel_layout(x, self.sizes, layout, tuple(range(len(self.sizes))))
+
+    def _pwconv(self, pwconv: ConvBnAct3d, x: Tensor) -> Tensor:
+        """``pwconv(x)``; called as a module where nothing is recomputed, so that hooks on it (the PWConv
+        step of ``ct_steps``) see its output."""
+        if self.recompute_activations:
+            return recompute_in_backward(pwconv.activate, pwconv.conv(x), owner=pwconv)
+        return pwconv(x)
 
 
 def ct_step_name(k: int, size: int, kernel: int, connection: str) -> str:
