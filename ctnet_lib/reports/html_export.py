@@ -21,9 +21,8 @@ def notebook_to_html(notebook: nbformat.NotebookNode, hide_code: bool = False,
                      assets: AssetUrls | None = None) -> str:
     """The notebook as one HTML page; ``hide_code`` drops code inputs and the In/Out prompts; ``assets``
     points the page helpers at local copies (default: nbconvert's CDN URLs)."""
-    urls = {} if assets is None else {"mathjax_url": assets.mathjax, "require_js_url": assets.require_js}
-    if assets is not None and assets.widget_renderer is not None:
-        urls["widget_renderer_url"] = assets.widget_renderer
+    urls = {} if assets is None else {"mathjax_url": assets.mathjax, "require_js_url": assets.require_js,
+                                      "widget_renderer_url": assets.widget_renderer}
     exporter = HTMLExporter(
         template_name="lab",
         embed_images=True,

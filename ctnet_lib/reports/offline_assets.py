@@ -6,20 +6,19 @@ pages refer to it by a relative path:
 
 * MathJax 2 from the ``jupyter-server-mathjax`` package,
 * require.js from the ``voila`` package,
-* ``@jupyter-widgets/html-manager`` from the npm registry, fetched once into the environment by the
-  set-up (``python -m ctnet_lib.reports.offline_assets``, run by ``make``).
+* ``@jupyter-widgets/html-manager`` from the archive vendored in ``ctnet_lib/reports/vendor/`` (no
+  Python package ships it; see the README there), checked by its SHA-256 before it is unpacked.
 
-Without the widget manager in the environment the pages fall back to the CDN for it (widget views then
-need network); formulas and everything else still work offline.
+The set-up runs ``python -m ctnet_lib.reports.offline_assets``, which fails, naming the missing file,
+when any of the three cannot be found.
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
-import subprocess
 import sys
 import tarfile
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +28,9 @@ from ctnet_lib.io_utils import atomic_write_text
 
 STATIC_DIR = "_static"
 HTML_MANAGER_VERSION = "1.0.15"  # @jupyter-widgets/html-manager for ipywidgets 8
-HTML_MANAGER_DIR = Path(sys.prefix, "share/ctnet-lab/html-manager")
+VENDOR_DIR = Path(__file__).parent / "vendor"
+HTML_MANAGER_ARCHIVE = VENDOR_DIR / f"jupyter-widgets-html-manager-{HTML_MANAGER_VERSION}.tar.gz"
+HTML_MANAGER_SHA256 = "b0eaeded16f3259ad1bdf7dd6fc21859497eac629580c0b94723155168dd5ca9"
 MATHJAX_DIR = Path(jupyter_server_mathjax.__file__).parent / "static"
 REQUIRE_JS = Path(sys.prefix, "share/jupyter/voila/templates/base/static/require.min.js")
 MATHJAX_FONTS_CONFIG = "ctnet-offline"
@@ -41,16 +42,30 @@ MATHJAX_FONTS_JS = f"""MathJax.Hub.Config({{
 }});
 MathJax.Ajax.loadComplete("[MathJax]/config/{MATHJAX_FONTS_CONFIG}.js");
 """
-HTML_MANAGER_FILES = ("embed-amd.js", "*.woff", "*.woff2", "*.LICENSE.txt")
 
 
 @dataclass(frozen=True)
 class AssetUrls:
-    """URLs (relative to a report page) of its helpers; ``None``: keep nbconvert's CDN default."""
+    """URLs (relative to a report page) of its helpers."""
 
     mathjax: str
     require_js: str
-    widget_renderer: str | None
+    widget_renderer: str
+
+
+def check_report_assets() -> None:
+    """Raise ``FileNotFoundError`` naming the helper that is missing, and ``ValueError`` when the
+    vendored widget manager is not the archive this code was written for."""
+    for path, source in ((MATHJAX_DIR / "MathJax.js", "the jupyter-server-mathjax package"),
+                         (REQUIRE_JS, "the voila package"),
+                         (HTML_MANAGER_ARCHIVE, "the repository (ctnet_lib/reports/vendor/)")):
+        if not path.exists():
+            raise FileNotFoundError(f"{path} is missing: it comes with {source}; reinstall the environment "
+                                    "(rm -rf .venv && make) or restore the file with git")
+    digest = hashlib.sha256(HTML_MANAGER_ARCHIVE.read_bytes()).hexdigest()
+    if digest != HTML_MANAGER_SHA256:
+        raise ValueError(f"{HTML_MANAGER_ARCHIVE} has SHA-256 {digest}, expected {HTML_MANAGER_SHA256}: "
+                         "restore it with git, or update HTML_MANAGER_SHA256 when it was replaced on purpose")
 
 
 def install_report_assets(folder: Path) -> AssetUrls:
@@ -63,55 +78,53 @@ def install_report_assets(folder: Path) -> AssetUrls:
     static.mkdir(parents=True, exist_ok=True)
     if not (static / REQUIRE_JS.name).exists():
         shutil.copy2(REQUIRE_JS, static / REQUIRE_JS.name)
-    widget_renderer = None
-    if (HTML_MANAGER_DIR / "embed-amd.js").exists():
-        _copy_tree(HTML_MANAGER_DIR, static / "html-manager")
-        widget_renderer = f"{STATIC_DIR}/html-manager/embed-amd.js"
+    _unpack_html_manager(static / "html-manager")
     return AssetUrls(
         mathjax=f"{STATIC_DIR}/mathjax/MathJax.js?config={MATHJAX_CONFIG}",
         require_js=f"{STATIC_DIR}/{REQUIRE_JS.name}",
-        widget_renderer=widget_renderer,
+        widget_renderer=f"{STATIC_DIR}/html-manager/embed-amd.js",
     )
 
 
 def _copy_tree(source: Path, target: Path) -> None:
     """Copy ``source`` to ``target`` unless it is there already (written under a temporary name first,
     so an interrupted copy is never taken for a complete one)."""
+    _build_once(target, lambda partial: shutil.copytree(source, partial))
+
+
+def _unpack_html_manager(target: Path) -> None:
+    """Unpack the vendored widget manager into ``target`` (once), after checking the archive."""
+
+    def unpack(partial: Path) -> None:
+        check_report_assets()
+        with tarfile.open(HTML_MANAGER_ARCHIVE) as archive:
+            archive.extractall(partial, filter="data")
+
+    _build_once(target, unpack)
+
+
+def _build_once(target: Path, build) -> None:
+    """Run ``build(partial)`` into a hidden sibling of ``target`` and rename it into place, unless
+    ``target`` exists already."""
     if target.exists():
         return
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
-    shutil.copytree(source, partial)
+    build(partial)
     partial.rename(target)
 
 
-def fetch_html_manager(target: Path = HTML_MANAGER_DIR, version: str = HTML_MANAGER_VERSION) -> Path:
-    """Fetch ``@jupyter-widgets/html-manager@version`` with ``npm pack`` and keep its script and fonts
-    in ``target`` (nothing to do when they are there)."""
-    if (target / "embed-amd.js").exists():
-        return target
-    if shutil.which("npm") is None:
-        raise RuntimeError("npm is needed once to fetch the widget manager of the offline reports")
-    with tempfile.TemporaryDirectory() as scratch:
-        subprocess.run(["npm", "pack", "--silent", f"@jupyter-widgets/html-manager@{version}"],
-                       cwd=scratch, check=True, stdout=subprocess.DEVNULL)
-        [tarball] = Path(scratch).glob("*.tgz")
-        with tarfile.open(tarball) as archive:
-            archive.extractall(scratch, filter="data")
-        dist = Path(scratch) / "package" / "dist"
-        partial = target.with_name(f".{target.name}.partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
-        for pattern in HTML_MANAGER_FILES:
-            for file in dist.glob(pattern):
-                shutil.copy2(file, partial / file.name)
-        partial.rename(target)
-    return target
+def main() -> int:
+    """The set-up's check: 0 when every helper is there, else 1 with the reason on stderr."""
+    try:
+        check_report_assets()
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: the offline report helpers are incomplete: {error}", file=sys.stderr)
+        return 1
+    print(f"offline report helpers: MathJax, require.js and the widget manager {HTML_MANAGER_VERSION} found")
+    return 0
 
 
 if __name__ == "__main__":
-    try:
-        print(f"widget manager for offline reports: {fetch_html_manager()}")
-    except (RuntimeError, subprocess.CalledProcessError) as error:  # the reports still work without it
-        print(f"warning: {error}; saved widget views in reports will need network", file=sys.stderr)
+    sys.exit(main())
