@@ -35,6 +35,10 @@ def hook_count(model):
 def test_cam_mean_plus_bias_is_the_logit_and_gradcam_is_relu_cam_over_the_volume(name):
     model = float64_model(name)
     clip = torch.randn(3, 4, 64, 64, dtype=torch.float64)
+    # float64, values of order 1: the CAM route (class weights times the last features, then a mean over
+    # 16 cells) and the logit route (pool, then the classifier) sum the same 512 * 16 products in two
+    # orders; 2 reductions of 8192 terms differ by at most 2 * 8192 * eps ~ 4e-12 (tests/numerics.py).
+    # Grad-CAM reaches the same cells through autograd: one product and one division per cell.
     for target in (0, 3):
         cam = explain_tube(model, clip, target, "cam")
         assert cam.raw.shape == (4, 2, 2)  # T kept at the last stage, 64 px / 32
