@@ -155,3 +155,24 @@ def keep_screenshot(page, path: Path) -> None:
     page.screenshot(path=path)
     shutil.copy(path, screenshot_dir() / path.name)
     print(f"screenshot: {path} (copied to {screenshot_dir() / path.name})")
+
+
+# the layout of everything on a page, as one string: equal for consecutive animation frames once settled
+LAYOUT_SIGNATURE = """() => Array.from(document.querySelectorAll('.widget-tab, .js-plotly-plot, .widget-box'))
+  .map(e => { const r = e.getBoundingClientRect(); return [r.x, r.y, r.width, r.height].join(','); })
+  .join(';')"""
+
+
+def wait_until_laid_out(page, deadline_s: float = 60, settled_checks: int = 3) -> None:
+    """Wait until the page's widgets and plots keep the same boxes for ``settled_checks`` consecutive
+    checks 100 ms apart (plotly and the tab widgets resize after they are attached); fail after
+    ``deadline_s`` seconds. A condition, not a fixed pause: a loaded machine just takes longer."""
+    deadline = time.monotonic() + deadline_s
+    previous, same = None, 0
+    while same < settled_checks:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the page's layout kept changing for {deadline_s} s")
+        page.wait_for_timeout(100)
+        signature = page.evaluate(LAYOUT_SIGNATURE)
+        same = same + 1 if signature == previous else 0
+        previous = signature

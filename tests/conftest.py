@@ -1,10 +1,21 @@
-"""Shared fixtures: a tiny synthetic data set with two briefly trained models (built once per session)."""
+"""Shared fixtures: a tiny synthetic data set with two briefly trained models (built once per session);
+the hypothesis profiles."""
+
+import os
 
 import pytest
+from hypothesis import settings
 
 from ctnet_lib.train import make_config, train_models
 
 TINY_MODELS = ("tsn_small", "ctnet_small")
+
+# CI draws the same examples on every run (derandomized, no example database), so a red CI is a bug
+# that reproduces; elsewhere each run draws new examples. HYPOTHESIS_PROFILE=ci reproduces CI's draws.
+settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True, database=None,
+                          print_blob=True)
+settings.register_profile("dev", max_examples=60, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
 @pytest.fixture(scope="session")

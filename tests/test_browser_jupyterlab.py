@@ -27,6 +27,7 @@ from browser_support import (  # noqa: F401 - browser is a fixture
     start_server,
     step_the_field_explorer,
     stop_server,
+    wait_until_laid_out,
 )
 
 from ctnet_lib.reports.suite import plan_reports
@@ -100,7 +101,7 @@ def test_run_all_then_move_the_explorer_slider(browser, lab_url, tmp_path):  # n
         explorer = page.locator(EXPLORER)
         explorer.locator(".widget-tab").wait_for(timeout=300_000)  # the cells run, the explorer is drawn
         step_the_field_explorer(explorer, expect)
-        page.wait_for_timeout(500)
+        wait_until_laid_out(page)  # the screenshot shows the redrawn explorer
     except Exception:
         print(f"JupyterLab log, last lines:\n{(tmp_path / 'server.log').read_text(errors='replace')[-4000:]}")
         raise

@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from browser_support import VIEWPORTS, browser, screenshot_dir  # noqa: F401 - browser is a fixture
+from browser_support import (  # noqa: F401 - browser is a fixture
+    VIEWPORTS,
+    browser,
+    screenshot_dir,
+    wait_until_laid_out,
+)
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from ctnet_lib.reports.runner import resolve_kernel, run_report
@@ -92,7 +97,7 @@ def tab_heights_and_3d_widths(page, explorer) -> tuple[set[int], list[float]]:
     titles = tabs.locator(".lm-TabBar-tab")
     for index in range(titles.count()):
         titles.nth(index).click()
-        page.wait_for_timeout(500)
+        wait_until_laid_out(page)
         heights.add(round(tabs.bounding_box()["height"]))
         for plot in tabs.locator(".js-plotly-plot:has(.gl-container)").all():
             if plot.is_visible():
@@ -109,7 +114,7 @@ def test_explorers_fit_their_containers_at_both_sizes(browser, explorers_page, v
     if viewport == "1280x800":  # JupyterLab with its side panel open leaves the notebook this much room
         page.add_style_tag(content=f"body {{ margin-left: {SIDE_PANEL_PX}px !important; }}")
     page.wait_for_selector(".widget-tab", timeout=60_000)
-    page.wait_for_timeout(2000)
+    wait_until_laid_out(page)
     count, problems = page.evaluate(OVERFLOWS, 1)
     assert count == len(EXPLORERS) and problems == []
     for index, name in enumerate(EXPLORERS):

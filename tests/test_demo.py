@@ -27,6 +27,7 @@ from browser_support import (  # noqa: F401 - browser is a fixture
     start_server,
     step_the_field_explorer,
     stop_server,
+    wait_until_laid_out,
 )
 
 pytestmark = [pytest.mark.slow]
@@ -73,7 +74,7 @@ def test_demo_explorers_render_and_respond(browser, demo_url, tmp_path):  # noqa
         field_explorer = page.locator(".widget-hbox:has(> .widget-tab)", has_text="after step")
         step_the_field_explorer(field_explorer, expect)
         assert page.locator(".jp-InputArea-editor").count() == 0  # code hidden
-        page.wait_for_timeout(500)
+        wait_until_laid_out(page)  # the screenshot shows the redrawn explorer
     except Exception:
         log = (tmp_path / "root" / "server.log").read_text(errors="replace")
         print(f"Voila log, last lines:\n{log[-4000:]}")

@@ -4,7 +4,6 @@ import asyncio
 import shutil
 from pathlib import Path
 from queue import Empty
-from time import monotonic
 
 import pytest
 from jupyter_client.channels import AsyncZMQSocketChannel
@@ -21,19 +20,22 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _channel_whose_polls(monkeypatch, outcomes):
-    """A PollingChannel whose underlying polls return or raise ``outcomes`` in turn; returns the waits."""
+    """A PollingChannel whose underlying polls return or raise ``outcomes`` in turn, on a simulated clock
+    that a poll ending in ``Empty`` advances by its whole wait (no real time passes); returns the waits."""
     waits = []
+    clock = [1000.0]
 
     async def get_msg(self, timeout=None):
         waits.append(timeout)
         outcome = outcomes.pop(0) if outcomes else Empty()
         if isinstance(outcome, Exception):
-            await asyncio.sleep(timeout)
+            clock[0] += timeout
             raise outcome
         return outcome
 
     monkeypatch.setattr(AsyncZMQSocketChannel, "get_msg", get_msg)
     monkeypatch.setattr(kernel_client, "POLL_S", 0.01)
+    monkeypatch.setattr(kernel_client, "monotonic", lambda: clock[0])
     return PollingChannel.__new__(PollingChannel), waits
 
 
@@ -45,11 +47,15 @@ def test_a_wait_without_limit_polls_in_short_steps_until_the_message(monkeypatch
 
 def test_a_wait_with_a_limit_ends_with_empty_at_the_limit(monkeypatch):
     channel, waits = _channel_whose_polls(monkeypatch, [])
-    start = monotonic()
     with pytest.raises(Empty):
         asyncio.run(channel.get_msg(timeout=0.05))
-    assert 0.05 <= monotonic() - start < 1.0
-    assert all(wait <= 0.01 for wait in waits) and len(waits) >= 3
+    assert waits == pytest.approx([0.01] * 5)  # five short polls fill the limit exactly, no sixth
+
+
+def test_a_message_within_the_limit_is_returned(monkeypatch):
+    channel, waits = _channel_whose_polls(monkeypatch, [Empty(), {"msg_type": "status"}])
+    assert asyncio.run(channel.get_msg(timeout=0.05)) == {"msg_type": "status"}
+    assert waits == pytest.approx([0.01, 0.01])
 
 
 def test_report_kernels_get_the_polling_client():

@@ -12,8 +12,8 @@ from ctnet_lib.data import ListFileError, read_list_file
 from ctnet_lib.ops.factorisation import FactorisationError, factorise
 from ctnet_lib.options import parse_kernels, parse_set_options
 
-PROFILE = settings(max_examples=60, deadline=None,
-                   suppress_health_check=[HealthCheck.function_scoped_fixture])
+# examples, deadline and randomness come from the profile loaded in conftest.py
+PROFILE = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 # a path: words that start with a letter (never a bare integer), joined by '/' or a space
 WORD = st.from_regex(r"[A-Za-z][A-Za-z0-9._-]{0,8}", fullmatch=True)

@@ -57,8 +57,9 @@ FAULTS = [
      "-p factr: no selected notebook declares it; valid parameters: factor, seconds", {}),
     ("notebook raises", ["a_ok", "b_raises"], 1, "b_raises (RuntimeError: the notebook broke",
      {"a_ok": "ok", "b_raises": "failed"}),
-    ("cell hangs", ["c_hangs", "-p", "seconds", "60", "--cell-timeout", "3"], 1, "c_hangs (CellTimeoutError",
-     {"c_hangs": "failed"}),
+    # the cell sleeps an hour; 20 s is 10x what the parameters cell needs on a loaded 2-core machine
+    ("cell hangs", ["c_hangs", "-p", "seconds", "3600", "--cell-timeout", "20"], 1,
+     "c_hangs (CellTimeoutError", {"c_hangs": "failed"}),
 ]
 
 

@@ -23,7 +23,11 @@ import ctnet_lib.train.engine as engine
 import ctnet_lib.train.experiment as experiment
 from ctnet_lib.train import fit, load_checkpoint, make_config, resolve_data
 
-GROUP_TIMEOUT_S = 30  # collectives of the failure test give up after this; agreeing takes far less
+# collectives of the failure test give up after this; agreeing on an error takes a second or two, so a
+# rank that reports the other rank's error (not a gloo time-out) shows they agreed
+GROUP_TIMEOUT_S = 120
+# how long two ranks may take before a test ends them and fails: 10x what a loaded 2-core machine needs
+RANKS_DEADLINE_S = 600
 
 
 def free_port() -> int:
@@ -38,8 +42,9 @@ def set_rank_environment(rank: int, world_size: int, port: int) -> None:
                        "LOCAL_RANK": str(rank), "WORLD_SIZE": str(world_size)})
 
 
-def run_ranks(worker, args: tuple, deadline_s: float) -> None:
-    """``mp.spawn`` two ranks of ``worker``; fail (after ending them) when they outlive ``deadline_s``."""
+def run_ranks(worker, args: tuple, deadline_s: float = RANKS_DEADLINE_S) -> None:
+    """``mp.spawn`` two ranks of ``worker``; fail (after ending them) when they outlive ``deadline_s``
+    (a hang ends this test, not the test run)."""
     processes = mp.spawn(worker, args=args, nprocs=2, join=False)
     started = time.monotonic()
     while not processes.join(timeout=1):
@@ -71,7 +76,7 @@ def train_one_rank(rank: int, world_size: int, port: int, folder: str) -> None:
 
 @pytest.mark.slow
 def test_two_process_ddp_ranks_agree_and_rank0_writes(tmp_path):
-    mp.spawn(train_one_rank, args=(2, free_port(), str(tmp_path)), nprocs=2, join=True)
+    run_ranks(train_one_rank, (2, free_port(), str(tmp_path)))
     rank0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
     rank1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
     for name, weight in rank0["weights"].items():
@@ -98,14 +103,12 @@ def fail_on_one_rank(rank: int, world_size: int, port: int, folder: str, case: s
         val_set = brightness_clips(1, seed=1)  # rank 1's shard is empty
     config = make_config("something", epochs=2, batch_size=8, base_batch_size=8, lr=0.1, warmup_epochs=1,
                          workers=0, device="cpu", run_dir=os.path.join(folder, "run"), progress=False)
-    started = time.monotonic()
     try:
         fit(TinyVideoNet(), train_set, val_set, config)
         outcome = "no error"
     except Exception as error:
         outcome = f"{type(error).__name__}: {error}"
-    Path(folder, f"rank{rank}.json").write_text(json.dumps({"error": outcome,
-                                                            "seconds": time.monotonic() - started}))
+    Path(folder, f"rank{rank}.json").write_text(json.dumps({"error": outcome}))
     dist.destroy_process_group()
 
 
@@ -115,10 +118,10 @@ def fail_on_one_rank(rank: int, world_size: int, port: int, folder: str, case: s
     ("empty_val_shard", "ValueError: rank 1: the evaluation data set is empty"),
 ])
 def test_an_error_on_one_rank_ends_every_rank_promptly_with_it(tmp_path, case, expected):
-    run_ranks(fail_on_one_rank, (2, free_port(), str(tmp_path), case), deadline_s=3 * GROUP_TIMEOUT_S)
+    run_ranks(fail_on_one_rank, (2, free_port(), str(tmp_path), case))
     rank0, rank1 = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
+    # rank 0 ends with rank 1's error, not with a time-out of a collective: they agreed
     assert rank0["error"] == rank1["error"] and rank0["error"].startswith(expected)
-    assert max(rank0["seconds"], rank1["seconds"]) < GROUP_TIMEOUT_S / 2  # agreed, not timed out
 
 
 def train_command_rank(rank: int, world_size: int, port: int, folder: str, argv: list[str]) -> None:
@@ -165,7 +168,7 @@ def test_the_final_test_after_ddp_uses_each_rank_device_and_shard(tmp_path):
             "--epochs", "1", "--batch-size", "2", "--workers", "0", "--device", "auto", "--no-progress",
             "--test-clips", "2", "--run-dir", str(tmp_path / "run"), *synthetic]
     resolve_data(command.config_from_args(parse(argv)))  # generated once, before the ranks start
-    run_ranks(train_command_rank, (2, free_port(), str(tmp_path), argv), deadline_s=120)
+    run_ranks(train_command_rank, (2, free_port(), str(tmp_path), argv))
     rank0, rank1 = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
     assert rank0["code"] == rank1["code"] == 0
     assert (rank0["devices"], rank1["devices"]) == (["cuda:0"], ["cuda:1"])
