@@ -91,11 +91,16 @@ def test_run_suite_measures_in_subprocesses_and_writes_json(tmp_path):
     ctnet = [r for r in results["rows"] if r["label"] == "CT-Net"]
     assert [(r["implementation"], r["memory_format"]) for r in ctnet] == [
         ("lowered", "channels_last"), ("native", "contiguous")]
-    assert all(r["fwd_bwd_ms"] > 0 and r["peak_mem_mb"] > 0 and "fwd_bwd_ms_vs_baseline" in r for r in ctnet)
+    tsn = next(r for r in results["rows"] if r["label"] == "TSN")
+    for row in ctnet:  # each ratio is the row's own measurement over TSN's in the same run
+        for key in ("fwd_ms", "fwd_bwd_ms", "peak_mem_mb"):
+            assert row[f"{key}_vs_baseline"] == pytest.approx(row[key] / tsn[key]), key
     data = next(r for r in results["rows"] if r["group"] == "data")
-    assert data["clips_per_s"] > 0 and data["threads"] == 1
+    assert data["clips_per_s"] == pytest.approx(1000.0 / data["clip_ms"]) and data["threads"] == 1
     targets = {t["target"]: t for t in results["targets"]}
-    assert targets["CT-Net-R50 training step / the readable implementation's"]["measured"] > 0
+    readable = targets["CT-Net-R50 training step / the readable implementation's"]
+    assert readable["measured"] == pytest.approx(ctnet[0]["fwd_bwd_ms"] / ctnet[1]["fwd_bwd_ms"])
+    assert readable["met"] == (readable["measured"] <= readable["limit"])
 
 
 @pytest.mark.slow

@@ -66,8 +66,12 @@ def test_channel_order_groups_c1_fibres_for_ct_only(explorer):
     assert explorer.channel_order() is None
 
 
-def test_views_render_without_a_browser(capsys):
+def test_a_live_explorer_redraws_every_view_when_the_step_changes(capsys):
     live = FieldExplorer(channels=8, size=5, live=True)
-    live.step.value = 2
-    assert live.ui.children
     capsys.readouterr()
+    live.step.value = 2  # outside a kernel the views' displays reach stdout
+    printed = capsys.readouterr().out
+    assert "step 2/2" in live.status.value and "<b>8</b> of 8 channels" in live.status.value
+    assert "[2 rows x 8 columns]" in printed  # the table of both steps
+    assert printed.count("Figure(") == 3  # channel matrix, slices, 3D voxels
+    assert "step 2: C2=2" in printed and "45" in printed  # the 3D view of step 2's 45-voxel field

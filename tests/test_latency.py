@@ -1,4 +1,5 @@
 import math
+import time
 
 import pandas as pd
 import pytest
@@ -9,6 +10,7 @@ from ctnet_lib.analysis.latency import (
     MODULE_COLUMNS,
     MODULE_TYPES,
     StageShape,
+    Timing,
     c2_latency_table,
     disagreement_lines,
     environment_info,
@@ -42,9 +44,16 @@ def test_stage_shapes_of_resnet50():
 
 def test_time_call_runs_warmup_plus_repeats_and_reports_median_and_iqr():
     calls = []
-    timing = time_call(lambda: calls.append(1), torch.device("cpu"), repeats=4, warmup=2)
+
+    def sleep_longer_each_call():  # 1, 2, ... ms: a sample can only be longer than its sleep
+        calls.append(1)
+        time.sleep(len(calls) / 1000)
+
+    timing = time_call(sleep_longer_each_call, torch.device("cpu"), repeats=4, warmup=2)
     assert len(calls) == 6 and len(timing.samples_ms) == 4
-    assert timing.median_ms >= 0 and timing.iqr_ms >= 0
+    # the timed calls are the 3rd to 6th, not the warm-up ones
+    assert all(sample >= ms for sample, ms in zip(timing.samples_ms, (3, 4, 5, 6), strict=True))
+    assert Timing((4.0, 1.0, 3.0, 2.0)).median_ms == 2.5 and Timing((4.0, 1.0, 3.0, 2.0)).iqr_ms == 1.5
     with pytest.raises(ValueError, match="repeats"):
         time_call(lambda: None, torch.device("cpu"), repeats=0)
 
