@@ -22,7 +22,14 @@ from ctnet_lib.models.presets import OPTIONS
 from ctnet_lib.options import parse_set_options
 from ctnet_lib.train.config import FLIPS, RECIPES, SAMPLINGS, VIEW_AVERAGES, load_config_file, make_config
 from ctnet_lib.train.distributed import distributed_session
-from ctnet_lib.train.experiment import evaluate_run, final_test, load_trained_model, train
+from ctnet_lib.train.experiment import (
+    check_evaluation_options,
+    evaluate_run,
+    final_test,
+    load_trained_model,
+    train,
+)
+from ctnet_lib.validation import check_output_folder
 
 __all__ = ["register"]
 
@@ -210,6 +217,9 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    check_evaluation_options(args.clips, args.crops, args.batch_size, args.workers)
+    if args.output:
+        check_output_folder(args.output, "--output")
     trained = load_trained_model(args.checkpoint, args.which, args.device)
     result = evaluate_run(trained, args.clips, args.crops, list_file=args.list_file, root=args.root,
                           class_file=args.class_file, view_average=args.view_average,

@@ -65,6 +65,7 @@ from ctnet_lib.train.evaluation import EvaluationResult, evaluate
 from ctnet_lib.train.metrics import METRICS_FILES, MetricsLog
 from ctnet_lib.train.optim import build_optimizer, freeze_backbone
 from ctnet_lib.train.schedule import WarmupCosineSchedule
+from ctnet_lib.validation import check_output_folder
 
 __all__ = ["RUN_FILES", "TrainResult", "fit", "seed_everything", "set_aside_earlier_run"]
 
@@ -274,6 +275,7 @@ def fit(
     ``stop_after_epochs`` ends this call early (an interruption) after that many new epochs.
     Under ``torchrun`` the processes train with DDP (see ``distributed.py``).
     """
+    check_output_folder(config.run_dir, "run folder")
     if config.threads:
         torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
