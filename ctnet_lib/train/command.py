@@ -96,6 +96,8 @@ TRAIN_FLAGS: tuple[tuple[str, str, Any, str], ...] = (
     ("--seed", "seed", int, "random seed (default 0)"),
     ("--bad-items", "bad_items", str, f"an unreadable training video, one of {BAD_ITEMS}: stop with its "
      "list-file line (default), or skip it with a warning and count it in metrics.csv"),
+    ("--min-frames", "min_frames", int, "refuse list items with fewer frames than this (the data check "
+     "counts them; default: train on them, warning once and counting them in metrics.csv)"),
     ("--run-dir", "run_dir", str, "folder for checkpoints and metrics (default runs/train)"),
 )
 TRAIN_SWITCHES: tuple[tuple[str, str, bool, str], ...] = (

@@ -69,6 +69,7 @@ class TrainConfig:
     cache_videos: bool = False  # keep decoded training videos in memory (small data sets, workers=0)
     check_data: bool = True  # before training, probe every item of the list files (paths, headers)
     bad_items: str = "fail"  # an unreadable training video: 'fail' (stop) or 'skip' (warn, count, go on)
+    min_frames: int | None = None  # refuse training items with fewer frames (found by the data check)
     # optimisation (the Something-Something recipe of appendix A.1)
     epochs: int = 45
     batch_size: int = 64  # global batch of one optimiser step, over all processes and micro-batches
@@ -112,6 +113,9 @@ class TrainConfig:
             raise ValueError(f"data={self.data!r}: use 'synthetic' or 'lists' (with train_list, val_list)")
         if self.data == "lists" and not (self.train_list and self.val_list):
             raise ValueError("data='lists' needs train_list and val_list (paths of list files)")
+        if self.min_frames is not None and not self.check_data:
+            raise ValueError("min_frames counts the frames of each item in the data check: leave check_data "
+                             "on (no --no-check-data) or drop min_frames")
         self._check_ranges()
         if self.batch_size % self.accumulate:
             raise ValueError(
@@ -163,7 +167,8 @@ AT_LEAST: dict[str, float] = {
     "epochs": 1, "batch_size": 1, "base_batch_size": 1, "accumulate": 1, "num_frames": 1, "crop_size": 1,
     "short_side": 1, "dense_stride": 1, "test_clips": 1, "num_classes": 1, "first_frame_index": 0,
     "synthetic_train_per_class": 1, "synthetic_val_per_class": 1, "synthetic_frames": 1,
-    "synthetic_size": 1, "synthetic_classes": 1, "workers": 0, "threads": 1, "weight_decay": 0.0,
+    "synthetic_size": 1, "synthetic_classes": 1, "workers": 0, "threads": 1, "min_frames": 1,
+    "weight_decay": 0.0,
     "warmup_epochs": 0.0,
 }
 # (low, high, low end open, high end open) of the number fields with an upper bound, or an open low end
