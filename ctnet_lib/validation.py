@@ -73,15 +73,18 @@ def _nearest_existing(path: Path) -> Path:
 
 
 def _check_writable_place(path: Path, what: str) -> None:
-    """Raise ValueError unless ``path`` can be created (or rewritten): its nearest existing parent is a
-    folder this process may write in."""
+    """Raise ValueError unless ``path`` can be created (or replaced): the folder it goes in, or its nearest
+    existing parent, is a folder this process may write in. An existing folder is the caller's to check."""
     existing = _nearest_existing(path)
-    folder = existing if existing != path.absolute() else existing.parent
-    if existing != path.absolute() and not existing.is_dir():
+    if existing == path.absolute():
+        if path.is_dir():
+            return
+        existing = existing.parent  # an existing file is replaced through a temporary beside it
+    elif not existing.is_dir():
         raise ValueError(f"{what} {path} cannot be created: {existing} is a file, not a folder; choose "
                          "another path")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ValueError(f"{what} {path} cannot be written: {folder} is not writable; choose a folder you "
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{what} {path} cannot be written: {existing} is not writable; choose a folder you "
                          "can write to (or fix its permissions)")
 
 
