@@ -51,11 +51,11 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
     return " ".join(f"{where}{problem}{f' ({context})' if context else ''}".split())
 
 
-def read_yaml_mapping(path: str | Path, what: str, example: str) -> YamlMapping:
+def read_yaml_mapping(path: str | Path, what: str, example: str, allow_empty: bool = False) -> YamlMapping:
     """The mapping at the top of the YAML file ``path`` with the line of each key. A missing file, a
-    syntax error (with its line and what the parser expected), an empty file, or a top level that is not
-    a mapping of names raise FileNotFoundError or ValueError naming ``what`` the file is, and the fix
-    (``example``: a line of a valid file, such as ``epochs: 10``)."""
+    syntax error (with its line and what the parser expected), an empty file (unless ``allow_empty``), or
+    a top level that is not a mapping of names raise FileNotFoundError or ValueError naming ``what`` the
+    file is, and the fix (``example``: a line of a valid file, such as ``epochs: 10``)."""
     path = Path(path)
     text = read_text_file(path, what)
     try:
@@ -64,6 +64,8 @@ def read_yaml_mapping(path: str | Path, what: str, example: str) -> YamlMapping:
     except yaml.YAMLError as error:
         raise ValueError(f"{what} {path} is not valid YAML ({_yaml_problem(error)}): fix that line; each "
                          f"line reads 'name: value', such as '{example}'") from None
+    if node is None and allow_empty:
+        return YamlMapping(path, {}, {})
     if node is None:
         raise ValueError(f"{what} {path} is empty: write one 'name: value' per line, such as '{example}'")
     if not isinstance(content, dict) or not all(isinstance(key, str) for key in content):
