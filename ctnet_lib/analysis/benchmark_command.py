@@ -31,8 +31,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
-    if min(args.threads, args.repeats, args.batch_size, args.rounds) < 1:
-        raise ValueError("--threads, --repeats, --batch-size and --rounds must be at least 1")
     settings = SuiteSettings(device=str(device), threads=args.threads, repeats=args.repeats,
                              batch_size=args.batch_size, quick=args.quick)
     cases = [case for case in suite_cases(settings) if not args.only or case.group in args.only]

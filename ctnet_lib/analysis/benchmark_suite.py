@@ -59,6 +59,7 @@ from ctnet_lib.ops.conv_lowering import set_conv_implementation
 from ctnet_lib.ops.memory_format import torch_memory_format
 from ctnet_lib.ops.recompute import CHECKPOINTING, parse_checkpointing
 from ctnet_lib.train.device import choose_precision, prepare_model
+from ctnet_lib.validation import check_at_least, check_output_file
 
 MIB = 2**20
 BASELINE_MODULE = "2D 3x3 (TSN)"
@@ -86,6 +87,11 @@ class SuiteSettings:
     frames: int = 8
     resolution: int = 224
     quick: bool = False  # tiny sizes, for tests of the suite itself
+
+    def __post_init__(self) -> None:
+        for name in ("threads", "repeats", "batch_size", "frames", "resolution"):
+            check_at_least(name, getattr(self, name), 1)
+        check_at_least("warmup", self.warmup, 0)
 
 
 # ------------------------------------------------------------------------------------------ the cases
@@ -306,6 +312,9 @@ def run_suite(
 ) -> dict[str, Any]:
     """Run every case (default: :func:`suite_cases`) in its own process, ``rounds`` times (see the module
     docstring); return the results and write them as JSON to ``out`` (atomically) when given."""
+    check_at_least("rounds", rounds, 1)
+    if out is not None:
+        check_output_file(out, "benchmark results file")
     started = time.perf_counter()
     cases = list(cases or suite_cases(settings))
     measured: list[list[list[dict[str, Any]]]] = [[] for _ in cases]

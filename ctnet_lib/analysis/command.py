@@ -12,7 +12,9 @@ from ctnet_lib.analysis.complexity import CONVENTIONS, count_complexity
 from ctnet_lib.analysis.paper_tables import reproduce_paper_table
 from ctnet_lib.models import build_model, list_presets
 from ctnet_lib.models.presets import OPTIONS
+from ctnet_lib.models.resnet import VideoResNet
 from ctnet_lib.options import parse_set_options
+from ctnet_lib.validation import check_at_least, check_clip_size
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -73,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
         return run_paper_table(args.json)
     if args.preset is None:
         raise ValueError("give a model preset (for example ctnet_r50) or --paper-table")
+    check_clip_size(args.frames, args.size, VideoResNet.total_stride)
+    check_at_least("classes", args.classes, 1)
     options = parse_set_options(args.options)
     model = build_model(args.preset, num_classes=args.classes, num_frames=args.frames, **options)
     report = count_complexity(model, (1, 3, args.frames, args.size, args.size), args.convention)

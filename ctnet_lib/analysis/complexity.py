@@ -22,6 +22,8 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
+from ctnet_lib.validation import check_clip_size
+
 __all__ = ["CONVENTIONS", "ComplexityReport", "LayerCost", "count_complexity", "layer_macs",
            "register_counter"]
 
@@ -116,6 +118,10 @@ def count_complexity(
     """
     if convention not in CONVENTIONS:
         raise ValueError(f"convention {convention!r} is not one of {CONVENTIONS}")
+    if min(input_shape) < 1:
+        raise ValueError(f"input_shape {tuple(input_shape)} has a size below 1: every size must be 1 or more")
+    if len(input_shape) == 5:
+        check_clip_size(input_shape[2], min(input_shape[3:]), getattr(model, "total_stride", 1))
     names = {module: name for name, module in model.named_modules()}
     layers: list[LayerCost] = []
 

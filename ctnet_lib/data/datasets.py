@@ -3,7 +3,10 @@
 An unreadable item (a missing, empty, truncated or corrupt video, a broken frame) either ends the
 reading with :class:`DataItemError` naming the list-file line (``bad_items="fail"``) or is replaced by
 the next readable item with a logged warning (``bad_items="skip"``), so one broken video does not end
-a long epoch. :meth:`VideoClipDataset.check` finds most such items in seconds, before training.
+a long epoch. :meth:`VideoClipDataset.check` finds most such items in seconds, before training,
+including videos that decode fewer frames than their header promises, and counts each item's frames:
+items shorter than a clip are listed by :meth:`VideoClipDataset.short_items` (their clips repeat
+frames), and ``min_frames`` refuses items shorter than that.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from ctnet_lib.data.decoding import (
 from ctnet_lib.data.list_files import ListFormat, VideoRecord, read_list_file
 from ctnet_lib.data.sampling import ClipSampler
 from ctnet_lib.data.transforms import ClipTransform, Normalize
+from ctnet_lib.validation import check_at_least
 
 __all__ = ["BAD_ITEMS", "DataItemError", "VideoClipDataset", "read_sampled_frames"]
 
@@ -84,7 +88,10 @@ class VideoClipDataset(Dataset):
     ``bad_items="fail"``: an unreadable item raises :class:`DataItemError`. ``"skip"``: it is replaced by
     the next readable item (in index order, wrapping round) with a logged warning, and items are
     ``(clip, label, skipped)``, ``skipped`` being 1 when item ``index`` itself was unreadable (so the
-    skipped items of an epoch add up from its batches) and 0 otherwise.
+    skipped items of an epoch add up from its batches) and 0 otherwise. Items that :meth:`check` found
+    unreadable (such as a video that decodes only partly) count as unreadable when read.
+
+    ``min_frames``: :meth:`check` raises :class:`DataItemError` naming the items with fewer frames.
     """
 
     def __init__(
@@ -103,9 +110,11 @@ class VideoClipDataset(Dataset):
         seed: int | None = None,
         num_classes: int | None = None,
         bad_items: str = "fail",
+        min_frames: int | None = None,
     ) -> None:
         if bad_items not in BAD_ITEMS:
             raise ValueError(f"bad_items={bad_items!r} is not one of {BAD_ITEMS}")
+        check_at_least("min_frames", min_frames, 1, optional=True)
         check_frame_template(frame_template)
         self.list_file = Path(list_file)
         self.records: list[VideoRecord] = read_list_file(list_file, root, list_format, num_classes)
@@ -119,6 +128,9 @@ class VideoClipDataset(Dataset):
         self.first_frame_index = first_frame_index
         self.seed = seed
         self.epoch = 0
+        self.min_frames = min_frames
+        self.frame_counts: dict[int, int] = {}  # item index -> its frames, as check() found them
+        self.unreadable: dict[int, str] = {}  # item index -> why check() could not read it
 
     def __len__(self) -> int:
         return len(self.records)
@@ -174,32 +186,56 @@ class VideoClipDataset(Dataset):
 
     def check(self, threads: int | None = None) -> list[str]:
         """Probe every item in ``threads`` threads (default: up to 8): its file or folder exists and
-        opens and its first frame decodes (see ``probe_video``). Returns one message per unreadable item,
-        in list order (``<list file>:<line>: <path>: <reason>``); with ``bad_items="fail"`` raises
-        :class:`DataItemError` with the first few instead, with ``"skip"`` logs them as warnings."""
+        opens, its first frame decodes and a video's last frame too (see ``probe_video``). Returns one
+        message per unreadable item, in list order (``<list file>:<line>: <path>: <reason>``); with
+        ``bad_items="fail"`` raises :class:`DataItemError` with the first few instead, with ``"skip"``
+        logs them as warnings (they are skipped when read). Records each readable item's frames
+        (:meth:`short_items`); items with fewer than ``min_frames`` raise :class:`DataItemError`."""
 
-        def problem(index: int) -> str | None:
+        def probe(index: int) -> int | str:
             record = self.records[index]
             try:
-                probe_video(record.path, frame_template=self.frame_template,
-                            first_frame_index=self.first_frame_index, num_frames=record.num_frames)
+                return probe_video(record.path, frame_template=self.frame_template,
+                                   first_frame_index=self.first_frame_index, num_frames=record.num_frames)
             except READ_ERRORS as error:
-                return f"{self._where(index)}: {error}"
-            return None
+                return str(error)
 
         with ThreadPoolExecutor(threads or min(8, os.cpu_count() or 1)) as pool:
-            problems = [text for text in pool.map(problem, range(len(self))) if text is not None]
+            found = list(pool.map(probe, range(len(self))))
+        self.unreadable = {index: text for index, text in enumerate(found) if isinstance(text, str)}
+        self.frame_counts = {index: count for index, count in enumerate(found) if isinstance(count, int)}
+        problems = [f"{self._where(index)}: {text}" for index, text in self.unreadable.items()]
         if problems and self.bad_items == "fail":
             raise DataItemError(
                 f"{len(problems)} of the {len(self)} items of {self.list_file} cannot be read (first: "
                 f"{'; '.join(problems[:3])}): fix or remove them, or train with bad_items='skip'"
             )
+        too_short = self._items_below(self.min_frames or 0)
+        if too_short:
+            raise DataItemError(
+                f"{len(too_short)} of the {len(self)} items of {self.list_file} hold fewer than "
+                f"min_frames={self.min_frames} frames (first: {'; '.join(too_short[:3])}): remove them from "
+                "the list or re-extract them, or lower min_frames"
+            )
         for text in problems:
             _LOG.warning("an unreadable item will be skipped: %s", text)
         return problems
 
+    def _items_below(self, frames: int) -> list[str]:
+        """``<list file>:<line>: <path> (<n> frames)`` of the checked items with fewer than ``frames``."""
+        return [f"{self._where(index)} ({count} frames)" for index, count in sorted(self.frame_counts.items())
+                if count < frames]
+
+    def short_items(self) -> list[str]:
+        """The items that :meth:`check` found shorter than a clip (``sampler.clip_len`` frames): their
+        clips repeat frames. ``<list file>:<line>: <path> (<n> frames)`` each; empty before a check."""
+        return self._items_below(self.sampler.clip_len)
+
     def read_item(self, index: int) -> tuple[torch.Tensor, int]:
-        """Item ``index`` as ``(clip, label)`` whatever ``bad_items`` says; read errors propagate."""
+        """Item ``index`` as ``(clip, label)`` whatever ``bad_items`` says; read errors propagate (an
+        item that :meth:`check` found unreadable raises its error again)."""
+        if index in self.unreadable:
+            raise VideoDecodeError(self.unreadable[index])
         record = self.records[index]
         generator = self.generator(index)
         views, labels = [], set()

@@ -33,6 +33,7 @@ __all__ = [
     "VideoDecodeError",
     "VideoReader",
     "check_frame_template",
+    "count_decodable_frames",
     "open_video",
     "probe_video",
 ]
@@ -106,6 +107,50 @@ def _check_size(size: tuple[int, int] | None) -> None:
         raise ValueError(f"size must be (height, width) with positive values, got {size!r}")
 
 
+def _count_packets(container: av.container.InputContainer) -> int:
+    """The video packets of ``container`` that demux (read, not decoded)."""
+    count = 0
+    try:
+        for packet in container.demux(video=0):
+            if packet.size:
+                count += 1
+    except av.FFmpegError:
+        pass  # a truncated file: the packets read so far are what can be decoded
+    return count
+
+
+def count_decodable_frames(path: str | Path) -> int:
+    """How many frames of the video file ``path`` decode, one after the other from the first (a full
+    decode: what a reader gets from a damaged file before decoding stops)."""
+    count = 0
+    try:
+        with av.open(str(path)) as container:
+            for _ in container.decode(video=0):
+                count += 1
+    except av.FFmpegError:
+        pass  # decoding stopped: the frames so far are the decodable ones
+    return count
+
+
+def _tail_decodes(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
+                  promised: int) -> bool:
+    """Whether the last of the ``promised`` frames decodes: seek to the last key frame (through the
+    container's index, so only its last group of pictures is read and decoded) and decode to the end; the
+    latest frame must start within about a frame of the stream's end."""
+    if not stream.duration:
+        return False
+    end = (stream.start_time or 0) + stream.duration
+    latest = None
+    try:
+        container.seek(end, stream=stream, backward=True)
+        for frame in container.decode(stream):
+            if frame.pts is not None:
+                latest = frame.pts if latest is None else max(latest, frame.pts)
+    except av.FFmpegError:
+        return False
+    return latest is not None and latest >= end - 1.5 * stream.duration / promised
+
+
 class PyAVReader:
     """Decodes with PyAV (FFmpeg): sequential decoding from the start up to the last index asked for.
 
@@ -122,22 +167,11 @@ class PyAVReader:
             with av.open(str(self.path)) as container:
                 if not container.streams.video:
                     raise VideoDecodeError(f"{self.path} has no video stream: {_VIDEO_FIX}")
-                self._num_frames = self._count_packets(container)
+                self._num_frames = _count_packets(container)
         except av.FFmpegError as error:
             raise VideoDecodeError(f"cannot open {self.path} with PyAV ({error}): {_VIDEO_FIX}") from error
         if self._num_frames == 0:
             raise VideoDecodeError(f"{self.path} holds no video frames: {_VIDEO_FIX}")
-
-    @staticmethod
-    def _count_packets(container: av.container.InputContainer) -> int:
-        count = 0
-        try:
-            for packet in container.demux(video=0):
-                if packet.size:
-                    count += 1
-        except av.FFmpegError:
-            pass  # a truncated file: the packets read so far are what can be decoded
-        return count
 
     @property
     def num_frames(self) -> int:
@@ -317,20 +351,42 @@ def open_video(
 def probe_video(
     path: str | Path, *, frame_template: str = FRAME_TEMPLATE, first_frame_index: int = FIRST_FRAME_INDEX,
     num_frames: int | None = None,
-) -> None:
-    """Check quickly that ``path`` can be read: a video file's header opens (PyAV) and its first frame
-    decodes; a frame folder holds its first frame and that image opens. Raises FileNotFoundError or
-    :class:`VideoDecodeError` naming the file and the fix (a later frame can still be broken)."""
+) -> int:
+    """Check quickly that ``path`` can be read and return its number of frames.
+
+    A frame folder must hold its first frame, and that image must open. A video file's header must open
+    (PyAV), its first frame must decode, and so must its last: a file cut short keeps a header that
+    promises more frames than it holds. Seeking to the last key frame through the index and decoding that
+    last group of pictures costs about as much as reading the first frame, whatever the video's length;
+    only a file whose end fails is decoded in full, to count the frames it really holds. (decord's frame
+    count comes from the same index, and decord cannot even open such files; a file whose container
+    announces no frame count, as some WebM files, is counted by reading its packets.)
+
+    Raises FileNotFoundError or :class:`VideoDecodeError` naming the file and the fix (a frame in the
+    middle can still be broken)."""
     path = Path(path)
     if path.is_dir():
-        FrameFolderReader(path, frame_template, first_frame_index, num_frames).get_frames([0])
-        return
+        reader = FrameFolderReader(path, frame_template, first_frame_index, num_frames)
+        reader.get_frames([0])
+        return reader.num_frames
     _check_file(path)
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
                 raise VideoDecodeError(f"{path} has no video stream: {_VIDEO_FIX}")
-            if next(container.decode(video=0), None) is None:
+            stream = container.streams.video[0]
+            if next(container.decode(stream), None) is None:
                 raise VideoDecodeError(f"{path} holds no video frames: {_VIDEO_FIX}")
+            promised = stream.frames
+            if promised and _tail_decodes(container, stream, promised):
+                return promised
+        if not promised:
+            with av.open(str(path)) as container:
+                return _count_packets(container)
     except av.FFmpegError as error:
         raise VideoDecodeError(f"cannot open {path} with PyAV ({error}): {_VIDEO_FIX}") from error
+    found = count_decodable_frames(path)
+    if found < promised:
+        raise VideoDecodeError(f"{path} decodes only {found} of the {promised} frames its header promises "
+                               f"(the file is cut short or damaged): {_VIDEO_FIX}")
+    return promised

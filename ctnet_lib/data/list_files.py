@@ -12,12 +12,13 @@ A path listed twice is an error (it would weigh that video twice without anyone 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+from ctnet_lib.parsed_files import read_json
 
 __all__ = [
     "ClassList",
@@ -30,6 +31,7 @@ __all__ = [
 
 ListFormat = Literal["auto", "frames", "videos"]
 
+CLASS_FILE_EXAMPLE = '{"classes": ["left", "right"], "flipped": ["right", "left"]}'
 _EXPECTED = {
     "frames": "'<frame_dir> <num_frames> <label>' (num_frames and label are integers)",
     "videos": "'<video_path> <label>' (label is an integer)",
@@ -157,9 +159,12 @@ class ClassList:
     @classmethod
     def from_json(cls, data: Mapping[str, list], source: str = "classes.json") -> ClassList:
         """Build from ``{"classes": [...], "flipped": [...]}``; ``flipped`` is optional (all ``None``)."""
-        if not isinstance(data.get("classes"), list) or not data["classes"]:
-            raise ValueError(f"{source}: expected a non-empty list under the key 'classes'")
+        if not isinstance(data, Mapping) or not isinstance(data.get("classes"), list) or not data["classes"]:
+            raise ValueError(f"{source}: expected a non-empty list under the key 'classes', as in "
+                             f"{CLASS_FILE_EXAMPLE}")
         names = tuple(str(name) for name in data["classes"])
+        if not isinstance(data.get("flipped") or [], list):
+            raise ValueError(f"{source}: 'flipped' must be a list (a class name or null per class)")
         flipped = tuple(data.get("flipped") or [None] * len(names))
         if len(flipped) != len(names):
             raise ValueError(
@@ -174,10 +179,7 @@ class ClassList:
 
 def read_class_list(path: str | Path) -> ClassList:
     """Read a ``classes.json`` file (see :class:`ClassList`)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"class file {path} does not exist: check the path")
-    return ClassList.from_json(json.loads(path.read_text(encoding="utf-8")), source=str(path))
+    return ClassList.from_json(read_json(path, "class file", CLASS_FILE_EXAMPLE), source=str(path))
 
 
 def check_class_names(trained: Sequence[str], given: Sequence[str], source: str) -> None:

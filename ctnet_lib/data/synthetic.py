@@ -33,6 +33,7 @@ from PIL import Image
 
 from ctnet_lib.data.list_files import ClassList
 from ctnet_lib.io_utils import atomic_output
+from ctnet_lib.validation import check_at_least, check_output_folder
 
 __all__ = [
     "SYNTHETIC_CLASS_PAIRS",
@@ -385,10 +386,10 @@ def generate_synthetic_dataset(
     ``frames/<split>/<class>/<index>/00001.jpg`` and ``train_frames.txt`` / ``val_frames.txt``
     (``<frame_dir> <num_frames> <label>``). Existing complete files are kept (skipped).
     """
-    if num_train_per_class < 1 or num_val_per_class < 1:
-        raise ValueError("num_train_per_class and num_val_per_class must be at least 1")
+    check_at_least("num_train_per_class", num_train_per_class, 1)
+    check_at_least("num_val_per_class", num_val_per_class, 1)
     settings = SyntheticSettings(num_frames, size, seed, num_classes, max_distractors, fps, qp)
-    root = Path(out_dir)
+    root = check_output_folder(out_dir, "synthetic data folder")
     root.mkdir(parents=True, exist_ok=True)
     _check_settings_file(root / "synthetic.json", settings)
     classes = synthetic_class_list(num_classes)

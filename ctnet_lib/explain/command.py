@@ -23,6 +23,7 @@ from ctnet_lib.models import list_presets
 from ctnet_lib.models.pretrained import load_matching_weights
 from ctnet_lib.train import TrainConfig, build_training_model, load_checkpoint
 from ctnet_lib.train.config import config_from_dict
+from ctnet_lib.validation import check_at_least, check_output_folder
 from ctnet_lib.viz.saliency_export import export_tubes
 
 __all__ = ["load_model_for", "register"]
@@ -88,7 +89,13 @@ def _target(text: str) -> int | str:
 
 
 def run_explain(args: argparse.Namespace) -> int:
+    check_output_folder(args.out, "--out")
+    check_at_least("--fps", args.fps, 1)
+    check_at_least("--label", args.label, 0, optional=True)
     model, config, class_names = load_model_for(args.model, args.checkpoint, args.device)
+    if args.label is not None and args.label >= len(class_names):
+        raise ValueError(f"--label {args.label} is outside the {len(class_names)} classes of "
+                         f"{args.checkpoint} (0 to {len(class_names) - 1}): pass the video's class index")
     view = load_clip(args.video, config, args.label)
     device = next(model.parameters()).device
     tube = explain_tube(model, view.clip.to(device), _target(args.target), args.method, args.normalise,

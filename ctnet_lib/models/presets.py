@@ -21,6 +21,7 @@ from ctnet_lib.ops.memory_format import MEMORY_FORMAT
 from ctnet_lib.ops.recompute import parse_checkpointing
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig
 from ctnet_lib.options import parse_bool, parse_kernels, parse_last_sub_dim
+from ctnet_lib.validation import check_at_least
 
 FAMILIES: dict[str, dict[str, Any]] = {
     "tsn": {"kind": "none"},
@@ -149,6 +150,8 @@ def build_model(name: str, num_classes: int = 174, num_frames: int = 8, **option
     'contiguous', 'channels_last'), checkpointing. ``num_frames`` is the default clip length recorded on
     the model; the network itself accepts any T.
     """
+    check_at_least("num_classes", num_classes, 1)
+    check_at_least("num_frames", num_frames, 1)
     config = model_config(name, **options)
     model = VideoResNet(config.backbone, num_classes, config.temporal, config.replace, config.dropout,
                         checkpointing=config.checkpointing, memory_format=config.memory_format)

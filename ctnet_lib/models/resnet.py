@@ -105,11 +105,15 @@ class Bottleneck(nn.Module):
 class VideoResNet(nn.Module):
     """x: (N, 3, T, H, W) -> logits (N, num_classes), averaged over the T per-frame predictions.
 
+    ``total_stride``: the last feature maps are H/32 x W/32, so frames need at least 32 pixels a side.
+
     ``checkpointing``: what the temporal modules recompute in the backward pass, 'none', 'activations' or
     'modules' (see ``ops.recompute``);
     ``memory_format``: of the frames, 'auto' (per device), 'contiguous' or 'channels_last' (see
     ``ops.memory_format``).
     """
+
+    total_stride = 32  # conv1 (2) x max pool (2) x the strided first blocks of layer2-4 (2 x 2 x 2)
 
     def __init__(
         self,

@@ -16,6 +16,7 @@ from ctnet_lib.reports.layout import (
     PRESETS_DIR,
 )
 from ctnet_lib.reports.presets import parse_overrides
+from ctnet_lib.validation import check_at_least, check_output_folder
 
 if TYPE_CHECKING:
     from ctnet_lib.reports.runner import ReportResult
@@ -84,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
     if args.list:
         print(describe_plan(plan))
         return 0
+    check_output_folder(args.output_dir / plan.preset.name, "--output-dir")
+    check_at_least("--cell-timeout", args.cell_timeout, 0.0, optional=True)
     kernel = resolve_kernel(args.kernel)
     try:
         results = run_suite(plan, kernel, args.output_dir, args.hide_code, not args.no_progress,

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from ctnet_lib.options import CliError
+from ctnet_lib.parsed_files import read_yaml_mapping
 
 PRESET_KEYS = ("description", "defaults", "notebooks")
 
@@ -47,9 +48,9 @@ def load_preset(name: str, presets_dir: Path) -> ReportPreset:
         raise CliError(f"unknown preset {name!r}; valid presets: {listed}")
     path = presets_dir / f"{name}.yaml"
     try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        raise CliError(f"{path}: not valid YAML ({' '.join(str(error).split())})") from None
+        content = read_yaml_mapping(path, "preset file", "description: my settings", allow_empty=True).values
+    except ValueError as error:
+        raise CliError(str(error)) from None
     return _preset_from_mapping(name, content, path)
 
 

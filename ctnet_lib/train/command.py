@@ -22,7 +22,14 @@ from ctnet_lib.models.presets import OPTIONS
 from ctnet_lib.options import parse_set_options
 from ctnet_lib.train.config import FLIPS, RECIPES, SAMPLINGS, VIEW_AVERAGES, load_config_file, make_config
 from ctnet_lib.train.distributed import distributed_session
-from ctnet_lib.train.experiment import evaluate_run, final_test, load_trained_model, train
+from ctnet_lib.train.experiment import (
+    check_evaluation_options,
+    evaluate_run,
+    final_test,
+    load_trained_model,
+    train,
+)
+from ctnet_lib.validation import check_output_folder
 
 __all__ = ["register"]
 
@@ -89,6 +96,8 @@ TRAIN_FLAGS: tuple[tuple[str, str, Any, str], ...] = (
     ("--seed", "seed", int, "random seed (default 0)"),
     ("--bad-items", "bad_items", str, f"an unreadable training video, one of {BAD_ITEMS}: stop with its "
      "list-file line (default), or skip it with a warning and count it in metrics.csv"),
+    ("--min-frames", "min_frames", int, "refuse list items with fewer frames than this (the data check "
+     "counts them; default: train on them, warning once and counting them in metrics.csv)"),
     ("--run-dir", "run_dir", str, "folder for checkpoints and metrics (default runs/train)"),
 )
 TRAIN_SWITCHES: tuple[tuple[str, str, bool, str], ...] = (
@@ -210,6 +219,9 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    check_evaluation_options(args.clips, args.crops, args.batch_size, args.workers)
+    if args.output:
+        check_output_folder(args.output, "--output")
     trained = load_trained_model(args.checkpoint, args.which, args.device)
     result = evaluate_run(trained, args.clips, args.crops, list_file=args.list_file, root=args.root,
                           class_file=args.class_file, view_average=args.view_average,

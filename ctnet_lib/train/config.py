@@ -13,17 +13,19 @@ values are overridden with :func:`make_config` or :meth:`TrainConfig.replace`.
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ctnet_lib.data.datasets import BAD_ITEMS
 from ctnet_lib.data.decoding import FIRST_FRAME_INDEX, FRAME_TEMPLATE
 from ctnet_lib.data.synthetic import DEFAULT_SETTINGS
 from ctnet_lib.models.presets import model_config
+from ctnet_lib.parsed_files import read_yaml_mapping
+from ctnet_lib.validation import check_at_least, check_field_types, check_in_range, field_type_problem
 
 __all__ = ["RECIPES", "TrainConfig", "config_from_dict", "load_config_file", "make_config",
            "parameter_changes"]
@@ -67,6 +69,7 @@ class TrainConfig:
     cache_videos: bool = False  # keep decoded training videos in memory (small data sets, workers=0)
     check_data: bool = True  # before training, probe every item of the list files (paths, headers)
     bad_items: str = "fail"  # an unreadable training video: 'fail' (stop) or 'skip' (warn, count, go on)
+    min_frames: int | None = None  # refuse training items with fewer frames (found by the data check)
     # optimisation (the Something-Something recipe of appendix A.1)
     epochs: int = 45
     batch_size: int = 64  # global batch of one optimiser step, over all processes and micro-batches
@@ -98,6 +101,7 @@ class TrainConfig:
     progress: bool = True  # tqdm progress bars (rank 0 only)
 
     def __post_init__(self) -> None:
+        check_field_types(self)
         object.__setattr__(self, "model_options", dict(self.model_options))
         object.__setattr__(self, "crop_scales", tuple(float(s) for s in self.crop_scales))
         choices = {"sampling": SAMPLINGS, "flip": FLIPS, "view_average": VIEW_AVERAGES,
@@ -109,11 +113,10 @@ class TrainConfig:
             raise ValueError(f"data={self.data!r}: use 'synthetic' or 'lists' (with train_list, val_list)")
         if self.data == "lists" and not (self.train_list and self.val_list):
             raise ValueError("data='lists' needs train_list and val_list (paths of list files)")
-        positive = ("epochs", "batch_size", "base_batch_size", "num_frames", "crop_size", "test_clips",
-                    "accumulate")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.min_frames is not None and not self.check_data:
+            raise ValueError("min_frames counts the frames of each item in the data check: leave check_data "
+                             "on (no --no-check-data) or drop min_frames")
+        self._check_ranges()
         if self.batch_size % self.accumulate:
             raise ValueError(
                 f"batch_size={self.batch_size} is not a multiple of accumulate={self.accumulate}: batch_size "
@@ -121,11 +124,21 @@ class TrainConfig:
             )
         if self.test_crops not in (1, 3):
             raise ValueError(f"test_crops must be 1 or 3, got {self.test_crops}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if "dropout" in self.model_options:
             raise ValueError("set dropout with the config field 'dropout', not in model_options")
         model_config(self.model, **self.model_options)  # rejects a bad model option before any data
+
+    def _check_ranges(self) -> None:
+        """Raise ValueError naming the first number out of its range (:data:`AT_LEAST`, :data:`RANGES`)."""
+        for name, minimum in AT_LEAST.items():
+            check_at_least(name, getattr(self, name), minimum, optional=True)
+        for name, (low, high, low_open, high_open) in RANGES.items():
+            check_in_range(name, getattr(self, name), low, high, low_open=low_open, high_open=high_open,
+                           optional=True)
+        if not self.crop_scales:
+            raise ValueError("crop_scales is empty: give at least one scale, such as [1.0, 0.875]")
+        for scale in self.crop_scales:
+            check_in_range("each of crop_scales", scale, 0, 1, low_open=True)
 
     @property
     def scaled_lr(self) -> float:
@@ -147,6 +160,24 @@ class TrainConfig:
         lines = [f"TrainConfig (lr used: {self.scaled_lr:g})"]
         lines += [f"  {name}: {value!r}" for name, value in self.to_dict().items()]
         return "\n".join(lines)
+
+
+# the smallest value of each number field (None, where a field allows it, passes)
+AT_LEAST: dict[str, float] = {
+    "epochs": 1, "batch_size": 1, "base_batch_size": 1, "accumulate": 1, "num_frames": 1, "crop_size": 1,
+    "short_side": 1, "dense_stride": 1, "test_clips": 1, "num_classes": 1, "first_frame_index": 0,
+    "synthetic_train_per_class": 1, "synthetic_val_per_class": 1, "synthetic_frames": 1,
+    "synthetic_size": 1, "synthetic_classes": 1, "workers": 0, "threads": 1, "min_frames": 1,
+    "weight_decay": 0.0,
+    "warmup_epochs": 0.0,
+}
+# (low, high, low end open, high end open) of the number fields with an upper bound, or an open low end
+RANGES: dict[str, tuple[float, float, bool, bool]] = {
+    "lr": (0.0, math.inf, True, True), "clip_grad_norm": (0.0, math.inf, True, True),
+    "fc_lr_multiplier": (0.0, math.inf, True, True), "momentum": (0.0, 1.0, False, True),
+    "dropout": (0.0, 1.0, False, True), "label_smoothing": (0.0, 1.0, False, True),
+    "warmup_start_factor": (0.0, 1.0, True, False), "min_lr_factor": (0.0, 1.0, False, False),
+}
 
 
 # The recipes of the paper (appendix A.1): batch, epochs, lr, dropout, weight decay, 10 warm-up epochs.
@@ -214,14 +245,23 @@ def parameter_changes(**values: Any) -> dict[str, Any]:
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
-    """The mapping of TrainConfig fields in a YAML file (a key ``recipe`` names the starting recipe)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"config file {path} does not exist: check the path")
-    content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(content, dict):
-        raise ValueError(f"{path}: expected a mapping of TrainConfig fields, got {type(content).__name__}")
-    unknown = sorted(set(content) - set(FIELD_NAMES) - {"recipe"})
-    if unknown:
-        raise ValueError(f"{path}: unknown keys {unknown}; valid keys: recipe, {', '.join(FIELD_NAMES)}")
-    return content
+    """The mapping of TrainConfig fields in a YAML file (a key ``recipe`` names the starting recipe).
+
+    A syntax error, an empty file, a top level that is not a mapping, an unknown key or a value of the
+    wrong type raise FileNotFoundError or ValueError naming the file, the line and the fix."""
+    parsed = read_yaml_mapping(path, "config file", "epochs: 10")
+    for key, value in parsed.values.items():
+        if key == "recipe":
+            if value not in RECIPES:
+                raise ValueError(f"{parsed.where(key)}: unknown recipe {value!r}; valid recipes: "
+                                 f"{', '.join(RECIPES)}")
+            continue
+        if key not in FIELD_NAMES:
+            close = difflib.get_close_matches(key, FIELD_NAMES, n=1)
+            guess = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"{parsed.where(key)}: unknown key {key!r}{guess}; valid keys: recipe, "
+                             f"{', '.join(FIELD_NAMES)}")
+        problem = field_type_problem(TrainConfig, key, value)
+        if problem:
+            raise ValueError(f"{parsed.where(key)}: {problem}")
+    return dict(parsed.values)

@@ -144,7 +144,8 @@ def train_dataset(source: DataSource, config: TrainConfig) -> VideoClipDataset:
                                 flip=_flip_setting(config, source))
     kind = CachedVideoClipDataset if config.cache_videos else VideoClipDataset
     return kind(source.train_list, source.root, sampler, transform, seed=config.seed,
-                num_classes=source.num_classes, bad_items=config.bad_items, **_frame_files(config))
+                num_classes=source.num_classes, bad_items=config.bad_items, min_frames=config.min_frames,
+                **_frame_files(config))
 
 
 def eval_dataset(

@@ -65,6 +65,7 @@ from ctnet_lib.train.evaluation import EvaluationResult, evaluate
 from ctnet_lib.train.metrics import METRICS_FILES, MetricsLog
 from ctnet_lib.train.optim import build_optimizer, freeze_backbone
 from ctnet_lib.train.schedule import WarmupCosineSchedule
+from ctnet_lib.validation import check_output_folder
 
 __all__ = ["RUN_FILES", "TrainResult", "fit", "seed_everything", "set_aside_earlier_run"]
 
@@ -73,7 +74,7 @@ _LOG = logging.getLogger(__name__)
 # fields that may change between a run and its resumption
 RESUMABLE_CHANGES = frozenset({"epochs", "device", "workers", "threads", "run_dir", "resume", "progress",
                                "test_clips", "test_crops", "view_average", "synthetic_dir", "check_data",
-                               "bad_items"})
+                               "bad_items", "min_frames"})
 # the files of one run in its folder
 RUN_FILES = ("config.yaml", LAST, BEST, *METRICS_FILES)
 
@@ -216,6 +217,19 @@ def _train_one_epoch(session: _Session, loader: DataLoader, config: TrainConfig,
     return loss_sum, clips_seen, skipped
 
 
+def _warn_of_short_items(train_set: Dataset, context: DistributedContext) -> int:
+    """The training items that the data check found shorter than a clip (``short_items()`` of a checked
+    :class:`VideoClipDataset`; 0 for other data sets), named in one warning from rank 0."""
+    short = train_set.short_items() if hasattr(train_set, "short_items") else []
+    if short and context.is_main:
+        clip_len = train_set.sampler.clip_len
+        _LOG.warning("%d of the %d training items hold fewer frames than the %d of a clip, so their clips "
+                     "repeat frames (first: %s): re-extract them, or refuse them with min_frames=%d (ctnet "
+                     "train --min-frames %d)", len(short), len(train_set), clip_len, "; ".join(short[:3]),
+                     clip_len, clip_len)
+    return len(short)
+
+
 def _resume(session: _Session, path: Path, config: TrainConfig,
             class_names: tuple[str, ...]) -> tuple[int, float]:
     """Restore model, optimiser, schedule, scaler and this rank's random state from the checkpoint at
@@ -274,6 +288,7 @@ def fit(
     ``stop_after_epochs`` ends this call early (an interruption) after that many new epochs.
     Under ``torchrun`` the processes train with DDP (see ``distributed.py``).
     """
+    check_output_folder(config.run_dir, "run folder")
     if config.threads:
         torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
@@ -300,6 +315,7 @@ def fit(
     session = _Session(model, network, optimizer, schedule, precision.grad_scaler(), precision, device,
                        context)
 
+    short_items = _warn_of_short_items(train_set, context)
     log = MetricsLog(run_dir)
     start_epoch, best_top1 = 0, float("-inf")
     with agree_on_failure(context):
@@ -340,6 +356,7 @@ def fit(
                     "top1": evaluation.top1, "top5": evaluation.top5, "lr": schedule.last_lr()[0],
                     "clips_per_s": float(totals[1]) / train_time,
                     "epoch_time_s": time.perf_counter() - started, "skipped": int(totals[2]),
+                    "short_items": short_items,
                 })
                 state = _checkpoint_state(session, epoch, best_top1, config, class_names, num_classes,
                                           rng_states)

@@ -23,10 +23,12 @@ from ctnet_lib.train.device import choose_precision, prepare_model
 from ctnet_lib.train.distributed import DistributedContext, shard_indices
 from ctnet_lib.train.engine import RESUMABLE_CHANGES, TrainResult, fit, seed_everything
 from ctnet_lib.train.evaluation import EvaluationResult, evaluate
+from ctnet_lib.validation import check_at_least, check_output_folder
 
 __all__ = [
     "TrainedModel",
     "build_training_model",
+    "check_evaluation_options",
     "compare_runs",
     "evaluate_run",
     "final_test",
@@ -58,6 +60,7 @@ def train(config: TrainConfig, stop_after_epochs: int | None = None) -> TrainRes
     ``bad_items='skip'`` the training items are only reported). A complete run in ``config.run_dir``
     (with ``resume``) is not trained again.
     """
+    check_output_folder(config.run_dir, "run folder")
     source = resolve_data(config)
     train_set, val_set = train_dataset(source, config), eval_dataset(source, config)
     if config.check_data and config.data == "lists":  # the synthetic set is written and checked by us
@@ -120,6 +123,7 @@ def evaluate_run(
     The class names of the data (``class_file`` when given, else the run's data set) must be those the
     checkpoint was trained with, in the same order; otherwise ValueError names the first difference.
     """
+    check_evaluation_options(clips, crops, batch_size, workers)
     config = trained.config
     context = context or DistributedContext()
     source = source or resolve_data(config)
@@ -137,6 +141,16 @@ def evaluate_run(
                     view_average=view_average or config.view_average,
                     precision=choose_precision(device, config.amp), context=context, progress=progress,
                     description=f"test {clips}x{crops}")
+
+
+def check_evaluation_options(clips: int = 1, crops: int = 1, batch_size: int | None = None,
+                             workers: int | None = None) -> None:
+    """Raise ValueError naming an option of :func:`evaluate_run` out of its range."""
+    check_at_least("clips", clips, 1)
+    if crops not in (1, 3):
+        raise ValueError(f"crops must be 1 or 3, got {crops!r}: pass 1 (centre) or 3 (three crops)")
+    check_at_least("batch_size", batch_size, 1, optional=True)
+    check_at_least("workers", workers, 0, optional=True)
 
 
 def final_test(config: TrainConfig, context: DistributedContext) -> EvaluationResult:

@@ -14,9 +14,11 @@ from ctnet_lib.io_utils import atomic_write_text
 __all__ = ["METRICS_FILES", "METRIC_COLUMNS", "MetricsLog", "confusion_matrix", "per_class_accuracy",
            "topk_accuracy"]
 
-# skipped: training items that could not be read and were replaced (a data set with bad_items='skip')
+# skipped: training items that could not be read and were replaced (a data set with bad_items='skip');
+# short_items: training items with fewer frames than a clip (the data check counts them; clips repeat frames)
 METRIC_COLUMNS = (
     "epoch", "train_loss", "val_loss", "top1", "top5", "lr", "clips_per_s", "epoch_time_s", "skipped",
+    "short_items",
 )  # fmt: skip
 METRICS_FILES = ("metrics.csv", "metrics.json")
 

@@ -14,6 +14,7 @@ from PIL import Image
 from ctnet_lib.explain.clips import ClipView
 from ctnet_lib.explain.methods import Tube
 from ctnet_lib.io_utils import atomic_output
+from ctnet_lib.validation import check_at_least, check_output_folder
 from ctnet_lib.viz.saliency_figures import frame_grid_figure, overlay_frames
 
 __all__ = ["export_tubes", "save_figure_png", "save_volume", "write_gif", "write_mp4"]
@@ -72,7 +73,8 @@ def export_tubes(
     ``.overlay.gif`` (the tube blended over the clip), ``<video>.<model>.saliency.npy`` (the normalised
     volume (T, H, W), float32) and ``<video>.<model>.raw.npy`` (the method's unnormalised output at its
     own resolution, e.g. (T', h, w) class activations). Returns the paths written."""
-    stem = Path(out_dir) / view.path.name
+    check_at_least("fps", fps, 1)
+    stem = check_output_folder(out_dir, "output folder") / view.path.name
     volumes = {name: tube.volume.detach().cpu().numpy().astype(np.float32) for name, tube in tubes.items()}
     grid = frame_grid_figure(view.frames, volumes, view.mask, title, [f"frame {i}" for i in view.indices])
     written = [save_figure_png(f"{stem}.grid.png", grid)]
