@@ -99,7 +99,8 @@ def test_run_suite_measures_in_subprocesses_and_writes_json(tmp_path):
     assert data["clips_per_s"] == pytest.approx(1000.0 / data["clip_ms"]) and data["threads"] == 1
     targets = {t["target"]: t for t in results["targets"]}
     readable = targets["CT-Net-R50 training step / the readable implementation's"]
-    assert readable["measured"] == pytest.approx(ctnet[0]["fwd_bwd_ms"] / ctnet[1]["fwd_bwd_ms"])
+    # targets are recorded to 3 decimals
+    assert readable["measured"] == pytest.approx(ctnet[0]["fwd_bwd_ms"] / ctnet[1]["fwd_bwd_ms"], abs=5e-4)
     assert readable["met"] == (readable["measured"] <= readable["limit"])
 
 
