@@ -38,11 +38,12 @@ class ImageNetBackbone:
         return getattr(torchvision_models(), self.builder)(weights=None, num_classes=num_classes,
                                                            **self.options)
 
-    def check_replace(self, replace: str) -> None:
-        """Raise ValueError when rule ``replace`` does not fit this backbone (built on the meta device)."""
+    def conv_names(self, replace: str) -> tuple[str, ...]:
+        """The convs that rule ``replace`` (see ``conv_selection``) gives temporal modules, read from the
+        model built on the meta device; raises ValueError when a picked conv cannot be replaced."""
         with torch.device("meta"):
             model = self.frame_model()
-        select_convs(model, replace)
+        return select_convs(model, replace)
 
     def video_model(self, num_classes: int, temporal: TemporalModuleConfig, replace: str, dropout: float,
                     checkpointing: str = "none", memory_format: str = "auto") -> VideoNet:

@@ -120,7 +120,7 @@ class ModelConfig:
     def __post_init__(self) -> None:
         _check_preset(self.preset)
         if self.temporal.has_module:
-            self.backbone.check_replace(self.replace_rule)
+            self.backbone.conv_names(self.replace_rule)
 
     @property
     def backbone(self) -> BackboneSpec | ImageNetBackbone:

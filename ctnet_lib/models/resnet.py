@@ -28,9 +28,11 @@ class BackboneSpec:
     default_replace: str = DEFAULT_REPLACE
     min_input_size: int = 32  # the smallest clip side the network runs on
 
-    def check_replace(self, replace: str) -> None:
-        """Raise ValueError when rule ``replace`` does not fit this ResNet (see ``select_blocks``)."""
-        select_blocks(replace, self.blocks_per_layer)
+    def conv_names(self, replace: str) -> tuple[str, ...]:
+        """The 3x3 convs that rule ``replace`` (see ``select_blocks``) gives temporal modules; raises
+        ValueError when it does not fit this ResNet."""
+        blocks = select_blocks(replace, self.blocks_per_layer)
+        return tuple(f"{layer}.{index}.conv2" for layer, indices in blocks.items() for index in indices)
 
     def video_model(self, num_classes: int, temporal: TemporalModuleConfig, replace: str, dropout: float,
                     checkpointing: str = "none", memory_format: str = "auto") -> VideoResNet:
