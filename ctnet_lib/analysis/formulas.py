@@ -272,8 +272,8 @@ def replaced_layer_costs(
     for name in names:
         if plain.strides[name] != 1:
             raise ValueError(
-                f"replace={rule!r} includes the strided conv {name}; network_cost covers stride-1 convs only "
-                "(count the built model with count_complexity instead)"
+                f"replace={rule!r} includes the strided block {name.rsplit('.', 1)[0]} (its conv {name}); "
+                "network_cost covers stride-1 convs only (count the built model with count_complexity)"
             )
         conv = layers[name]
         _, channels, height, width = conv.output_shape
