@@ -56,11 +56,12 @@ def check_in_range(name: str, value: float | None, low: float, high: float, *, h
 
 def check_clip_size(frames: int, size: int, smallest_size: int = 1) -> None:
     """Raise ValueError unless a clip of ``frames`` frames of ``size`` x ``size`` pixels fits a network
-    whose total stride is ``smallest_size`` (its last feature map then has at least one pixel)."""
+    that needs at least ``smallest_size`` pixels a side (a ResNet's total stride of 32: its last feature
+    map then has one pixel; InceptionV3's unpadded convolutions 75)."""
     check_at_least("frames", frames, 1)
     check_at_least("size", size, 1)
     if size < smallest_size:
-        raise ValueError(f"size {size} is smaller than the network's total stride ({smallest_size} pixels): "
+        raise ValueError(f"size {size} is smaller than the network's smallest input ({smallest_size} pixels): "
                          f"the smallest size is {smallest_size}; use {smallest_size} or more")
 
 

@@ -121,7 +121,7 @@ def count_complexity(
     if min(input_shape) < 1:
         raise ValueError(f"input_shape {tuple(input_shape)} has a size below 1: every size must be 1 or more")
     if len(input_shape) == 5:
-        check_clip_size(input_shape[2], min(input_shape[3:]), getattr(model, "total_stride", 1))
+        check_clip_size(input_shape[2], min(input_shape[3:]), getattr(model, "min_input_size", 1))
     names = {module: name for name, module in model.named_modules()}
     layers: list[LayerCost] = []
 

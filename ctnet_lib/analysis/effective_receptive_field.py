@@ -14,15 +14,14 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from ctnet_lib.checkpoint_io import read_state_dict
 from ctnet_lib.devices import resolve_device
-from ctnet_lib.models import VideoResNet, build_model
+from ctnet_lib.models import build_model
 from ctnet_lib.models.pretrained import load_matching_weights
 
 AXES = ("t", "h", "w")
-STAGES = ("layer1", "layer2", "layer3", "layer4")
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,7 +82,7 @@ def _axis_index(axis: str) -> int:
     return AXES.index(axis)
 
 
-def _stage_output(model: VideoResNet, stage: str, clip: Tensor) -> Tensor:
+def _stage_output(model: nn.Module, stage: str, clip: Tensor) -> Tensor:
     """Feature maps (N*T, C, h, w) after ``stage`` for clip (N, 3, T, H, W)."""
     captured: list[Tensor] = []
     handle = getattr(model, stage).register_forward_hook(lambda _m, _i, out: captured.append(out))
@@ -95,15 +94,18 @@ def _stage_output(model: VideoResNet, stage: str, clip: Tensor) -> Tensor:
 
 
 def effective_receptive_field(
-    model: VideoResNet,
+    model: nn.Module,
     input_size: tuple[int, int, int] = (9, 64, 64),
     num_samples: int = 8,
-    stage: str = "layer4",
+    stage: str | None = None,
     checkpoint: str | Path | None = None,
     batch_size: int = 4,
     seed: int = 0,
 ) -> EffectiveReceptiveField:
     """ERF of the central unit of ``stage``'s feature maps on clips of ``input_size`` = (T, H, W).
+
+    ``model``: a video model of ``build_model`` (``VideoResNet`` or a converted ``VideoNet``); ``stage``:
+    one of its ``stage_names`` (None: the last, layer4 of a ResNet, Mixed_7c of InceptionV3).
 
     The model runs in eval mode (each sample independent), on the device of its parameters, on
     ``num_samples`` standard-normal clips;
@@ -113,10 +115,13 @@ def effective_receptive_field(
     under it, (T // 2, (h // 2) * H / h, (w // 2) * W / w): the clip centre when H and W are multiples
     of 64 (an even map; a 1x1 map's unit sits over pixel (0, 0)). An odd T centres it in time.
     """
-    if stage not in STAGES:
-        raise ValueError(f"stage {stage!r} is not one of {STAGES}")
-    if not isinstance(model, VideoResNet):
-        raise TypeError(f"{type(model).__name__} is not a VideoResNet; build one with ctnet_lib.build_model")
+    stages = getattr(model, "stage_names", ())
+    if not stages or not hasattr(model, "frame_features"):
+        raise TypeError(f"{type(model).__name__} is not a video model with stages; build one with "
+                        "ctnet_lib.build_model")
+    stage = stages[-1] if stage is None else stage
+    if stage not in stages:
+        raise ValueError(f"stage {stage!r} is not one of {stages}")
     if checkpoint:
         load_matching_weights(model, read_state_dict(checkpoint), str(checkpoint))
     was_training = model.training
@@ -150,7 +155,7 @@ def preset_effective_receptive_field(
     input_size: tuple[int, int, int] = (9, 64, 64),
     checkpoint: str | Path | None = None,
     num_samples: int = 8,
-    stage: str = "layer4",
+    stage: str | None = None,
     seed: int = 0,
     device: str | torch.device = "cpu",
     **options: Any,

@@ -14,14 +14,16 @@ r the SE hidden width.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import pandas as pd
+from torch import nn
 
 from ctnet_lib.analysis.complexity import CONVENTIONS, ComplexityReport, count_complexity
-from ctnet_lib.models import BACKBONES, build_model
-from ctnet_lib.models.block_selection import DEFAULT_REPLACE, LAYER_NAMES, select_blocks
+from ctnet_lib.models import build_model
+from ctnet_lib.models.presets import ALL_BACKBONES
 from ctnet_lib.ops.module_registry import module_kind
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig, build_temporal_module
 
@@ -214,7 +216,8 @@ def c2_cost_curve(
 
 @dataclass(frozen=True)
 class NetworkCost:
-    """Whole-network cost from formulas: the 2D network's hook count with each replaced 3x3 swapped."""
+    """Whole-network cost from formulas: the 2D network's hook count with each replaced 3x3 swapped;
+    ``replaced`` names the blocks (the replaced convs' parents)."""
 
     macs: int
     params: int
@@ -229,12 +232,58 @@ class NetworkCost:
         return self.params / 1e6
 
 
+@dataclass(frozen=True)
+class _PlainNetwork:
+    report: ComplexityReport
+    strides: dict[str, int]  # spatial stride of every 2D conv, by name
+
+
 @lru_cache(maxsize=16)
-def _plain_network_report(
-    backbone: str, frames: int, size: int, num_classes: int, convention: str
-) -> ComplexityReport:
-    return count_complexity(build_model(f"tsn_{backbone}", num_classes=num_classes),
-                            (1, 3, frames, size, size), convention)
+def _plain_network(backbone: str, frames: int, size: int, num_classes: int, convention: str) -> _PlainNetwork:
+    model = build_model(f"tsn_{backbone}", num_classes=num_classes)
+    strides = {name: m.stride[0] for name, m in model.named_modules() if isinstance(m, nn.Conv2d)}
+    return _PlainNetwork(count_complexity(model, (1, 3, frames, size, size), convention), strides)
+
+
+def replaced_layer_costs(
+    config: TemporalModuleConfig,
+    frames: int = 8,
+    size: int = 256,
+    num_classes: int = 174,
+    backbone: str = "r50",
+    replace: str | None = None,
+    convention: str = "paper",
+) -> pd.DataFrame:
+    """One row per conv that ``config``'s module replaces in ``backbone`` under rule ``replace`` (None:
+    the backbone's default): layer, channels, height, width (of the conv's output), conv_macs,
+    module_macs, conv_params, module_params. The plain 2D network is counted once by hooks (cached).
+
+    Only stride-1 convs have closed forms: a rule picking a strided one (the first block of ResNet
+    stages 2-4) raises ValueError (count the built model with ``count_complexity`` instead).
+    """
+    if backbone not in ALL_BACKBONES:
+        raise ValueError(f"backbone {backbone!r} is not one of {sorted(ALL_BACKBONES)}")
+    spec = ALL_BACKBONES[backbone]
+    rule = spec.default_replace if replace is None else replace
+    names = spec.conv_names(rule) if config.has_module else ()
+    plain = _plain_network(backbone, frames, size, num_classes, convention)
+    layers = {layer.name: layer for layer in plain.report.layers}
+    rows = []
+    for name in names:
+        if plain.strides[name] != 1:
+            raise ValueError(
+                f"replace={rule!r} includes the strided block {name.rsplit('.', 1)[0]} (its conv {name}); "
+                "network_cost covers stride-1 convs only (count the built model with count_complexity)"
+            )
+        conv = layers[name]
+        _, channels, height, width = conv.output_shape
+        module = temporal_module_cost(channels, config, frames, height, width, convention)
+        rows.append({"layer": name, "channels": channels, "height": height, "width": width,
+                     "conv_macs": conv.macs, "module_macs": module.macs, "conv_params": conv.params,
+                     "module_params": module.params})
+    columns = ["layer", "channels", "height", "width", "conv_macs", "module_macs", "conv_params",
+               "module_params"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def network_cost(
@@ -243,36 +292,35 @@ def network_cost(
     size: int = 256,
     num_classes: int = 174,
     backbone: str = "r50",
-    replace: str = DEFAULT_REPLACE,
+    replace: str | None = None,
     convention: str = "paper",
 ) -> NetworkCost:
-    """Whole-network MACs and params of a video ResNet whose chosen blocks carry ``config``'s module.
-
-    The plain 2D network is counted once by hooks (cached); each replaced 3x3 conv's cost is then
-    replaced by ``temporal_module_cost``. Only stride-1 blocks may be replaced (the first block of
-    stages 2-4 is strided; use ``count_complexity`` on the model for those).
+    """Whole-network MACs and params of ``backbone`` whose convs picked by ``replace`` (None: the
+    backbone's default rule) carry ``config``'s module: the plain 2D network's hook count with each
+    replaced conv's cost swapped for ``temporal_module_cost`` (see ``replaced_layer_costs``).
     """
-    if backbone not in BACKBONES:
-        raise ValueError(f"backbone {backbone!r} is not one of {sorted(BACKBONES)}")
-    report = _plain_network_report(backbone, frames, size, num_classes, convention)
-    layers = {layer.name: layer for layer in report.layers}
-    macs, params = report.macs, report.params
-    chosen = select_blocks(replace, BACKBONES[backbone].blocks_per_layer) if config.has_module else {}
-    replaced = []
-    for stage, name in enumerate(LAYER_NAMES):
-        for index in chosen.get(name, ()):
-            if stage > 0 and index == 0:
-                raise ValueError(
-                    f"replace={replace!r} includes the strided block {name}.0; network_cost covers stride-1 "
-                    "blocks only (count the built model with count_complexity instead)"
-                )
-            conv2 = layers[f"{name}.{index}.conv2"]
-            _, channels, height, width = conv2.output_shape
-            module = temporal_module_cost(channels, config, frames, height, width, convention)
-            macs += module.macs - conv2.macs
-            params += module.params - conv2.params
-            replaced.append(f"{name}.{index}")
-    return NetworkCost(macs, params, tuple(replaced))
+    layers = replaced_layer_costs(config, frames, size, num_classes, backbone, replace, convention)
+    report = _plain_network(backbone, frames, size, num_classes, convention).report
+    macs = report.macs + int((layers["module_macs"] - layers["conv_macs"]).sum())
+    params = report.params + int((layers["module_params"] - layers["conv_params"]).sum())
+    return NetworkCost(macs, params, tuple(layers["layer"].str.rsplit(".", n=1).str[0]))
+
+
+def backbone_comparison(
+    config: TemporalModuleConfig, backbones: Sequence[str], frames: int = 8, num_classes: int = 174,
+    convention: str = "paper",
+) -> pd.DataFrame:
+    """Each backbone at its own input size, plain (TSN) and with ``config``'s module under its default
+    rule: backbone, size, replaced (convs), tsn_gmacs, gmacs, tsn_params_m, params_m, gmacs_ratio."""
+    rows = []
+    for backbone in backbones:
+        size = ALL_BACKBONES[backbone].input_size
+        plain = _plain_network(backbone, frames, size, num_classes, convention).report
+        cost = network_cost(config, frames, size, num_classes, backbone, convention=convention)
+        rows.append({"backbone": backbone, "size": size, "replaced": len(cost.replaced),
+                     "tsn_gmacs": plain.gmacs, "gmacs": cost.gmacs, "tsn_params_m": plain.params_m,
+                     "params_m": cost.params_m, "gmacs_ratio": cost.gmacs / plain.gmacs})
+    return pd.DataFrame(rows)
 
 
 def compare_with_counter(

@@ -13,9 +13,9 @@ from typing import Any
 from torch import nn
 
 from ctnet_lib.devices import PerDeviceChoice
-from ctnet_lib.models.block_selection import DEFAULT_REPLACE, select_blocks
+from ctnet_lib.models.imagenet_backbones import IMAGENET_BACKBONES, ImageNetBackbone
 from ctnet_lib.models.pretrained import load_imagenet_weights
-from ctnet_lib.models.resnet import BACKBONES, BackboneSpec, VideoResNet
+from ctnet_lib.models.resnet import BACKBONES, BackboneSpec
 from ctnet_lib.ops.conv_lowering import IMPLEMENTATION, set_conv_implementation
 from ctnet_lib.ops.memory_format import MEMORY_FORMAT
 from ctnet_lib.ops.recompute import parse_checkpointing
@@ -42,10 +42,12 @@ class ModelPreset:
     temporal: Mapping[str, Any] = field(default_factory=dict)
 
 
+# every backbone a preset can name: our video ResNets and the converted torchvision CNNs
+ALL_BACKBONES: dict[str, BackboneSpec | ImageNetBackbone] = {**BACKBONES, **IMAGENET_BACKBONES}
 PRESETS: dict[str, ModelPreset] = {
     f"{family}_{backbone}": ModelPreset(f"{family}_{backbone}", backbone, temporal)
     for family, temporal in FAMILIES.items()
-    for backbone in BACKBONES
+    for backbone in ALL_BACKBONES
 }
 
 
@@ -109,7 +111,7 @@ class ModelConfig:
 
     preset: str
     temporal: TemporalModuleConfig
-    replace: str = DEFAULT_REPLACE
+    replace: str | None = None  # None: the backbone's default rule (``replace_rule``)
     dropout: float = 0.5
     pretrained: str | None = None
     implementation: str = "auto"
@@ -119,12 +121,22 @@ class ModelConfig:
     def __post_init__(self) -> None:
         _check_preset(self.preset)
         if self.temporal.has_module:
-            select_blocks(self.replace, self.backbone.blocks_per_layer)
+            self.backbone.conv_names(self.replace_rule)
 
     @property
-    def backbone(self) -> BackboneSpec:
-        """Depth and width of the preset's ResNet."""
-        return BACKBONES[PRESETS[self.preset].backbone]
+    def backbone(self) -> BackboneSpec | ImageNetBackbone:
+        """The preset's backbone: our ResNet's depth and width, or a torchvision CNN."""
+        return ALL_BACKBONES[PRESETS[self.preset].backbone]
+
+    @property
+    def replace_rule(self) -> str:
+        """``replace``, or the backbone's default rule when it is None."""
+        return self.backbone.default_replace if self.replace is None else self.replace
+
+    @property
+    def input_size(self) -> int:
+        """Height and width of the backbone's clips in the paper's tables (256, InceptionV3 299)."""
+        return self.backbone.input_size
 
 
 def model_config(name: str, **options: Any) -> ModelConfig:
@@ -145,19 +157,20 @@ def build_model(name: str, num_classes: int = 174, num_frames: int = 8, **option
 
     ``options`` (see SPEC section 5): kind (a registered temporal-module kind, overriding the
     preset's), num_sub_dims, last_sub_dim (int or 'balanced'), kernels
-    ('3,3'), connection, pwconv, excitation, replace, dropout, pretrained (path of a torchvision
-    ResNet checkpoint), implementation ('auto', 'native', 'lowered'), memory_format ('auto',
-    'contiguous', 'channels_last'), checkpointing. ``num_frames`` is the default clip length recorded on
-    the model; the network itself accepts any T.
+    ('3,3'), connection, pwconv, excitation, replace (a rule of ``conv_selection``; default the
+    backbone's), dropout, pretrained (path of a torchvision checkpoint of the backbone), implementation
+    ('auto', 'native', 'lowered'), memory_format ('auto', 'contiguous', 'channels_last'), checkpointing.
+    ``num_frames`` is the default clip length recorded on the model; the network itself accepts any T.
     """
     check_at_least("num_classes", num_classes, 1)
     check_at_least("num_frames", num_frames, 1)
     config = model_config(name, **options)
-    model = VideoResNet(config.backbone, num_classes, config.temporal, config.replace, config.dropout,
-                        checkpointing=config.checkpointing, memory_format=config.memory_format)
+    model = config.backbone.video_model(num_classes, config.temporal, config.replace_rule, config.dropout,
+                                        config.checkpointing, config.memory_format)
     set_conv_implementation(model, config.implementation)
     model.preset_name = name
     model.num_frames = num_frames
+    model.min_input_size = config.backbone.min_input_size
     if config.pretrained:
         model.pretrained_report = load_imagenet_weights(model, config.pretrained)
     return model

@@ -1,4 +1,4 @@
-"""Loading weights: ImageNet initialisation from a local torchvision-format ResNet checkpoint (nothing is
+"""Loading weights: ImageNet initialisation from a local torchvision-format checkpoint (nothing is
 downloaded), and a trained state dict into a model of the same architecture."""
 
 from __future__ import annotations
@@ -18,15 +18,17 @@ class LoadReport:
     """What a checkpoint load did: keys copied, checkpoint keys left unused, model keys left new."""
 
     loaded: tuple[str, ...]
-    unused: tuple[str, ...]  # the 2D 3x3 convs that temporal modules replaced, a classifier of other size
+    unused: tuple[str, ...]  # the replaced 3x3 convs, a classifier of other size, an auxiliary head
     new: tuple[str, ...]  # temporal-module parameters (kept at their initialisation)
 
 
 def load_imagenet_weights(model: nn.Module, path: str | Path) -> LoadReport:
-    """Copy every backbone tensor of a torchvision ResNet checkpoint at ``path`` into ``model``.
+    """Copy every backbone tensor of a torchvision checkpoint at ``path`` into video ``model``.
 
-    The classifier is copied only when its shape matches. Raises ValueError when a backbone tensor
-    of the model is missing from the checkpoint or has another shape (a checkpoint of another depth).
+    The classifier is copied only when its shape matches; the weights of the convs that temporal modules
+    replaced (``model.replaced_layers``) and tensors the model has no place for (InceptionV3's auxiliary
+    classifier) are reported unused. Raises ValueError when a backbone tensor of the model is missing from
+    the checkpoint or has another shape (a checkpoint of another depth or architecture).
     """
     source = read_state_dict(path, "pretrained weights")
     target = model.state_dict()
@@ -35,17 +37,18 @@ def load_imagenet_weights(model: nn.Module, path: str | Path) -> LoadReport:
         if key in target and target[key].shape == tensor.shape:
             target[key] = tensor.to(target[key].dtype)
             loaded.append(key)
-        elif key.startswith("fc.") or key.endswith("conv2.weight"):
-            unused.append(key)
-        elif key in target:
+        elif key in target and not key.startswith("fc."):
             raise ValueError(
                 f"{path}: {key} has shape {tuple(tensor.shape)}, the model needs {tuple(target[key].shape)}; "
-                "is it a checkpoint of another ResNet depth?"
+                "is it a checkpoint of another ResNet depth or of another architecture?"
             )
+        else:
+            unused.append(key)
     new = [k for k in target if k not in loaded]
     missing_2d = [k for k in new if ".module." not in k and not k.startswith("fc.")]
     if missing_2d:
-        raise ValueError(f"{path} lacks backbone tensors {missing_2d[:5]}...; is it a torchvision ResNet?")
+        raise ValueError(f"{path} lacks backbone tensors {missing_2d[:5]}...; is it a torchvision checkpoint "
+                         f"of this backbone ({type(model).__name__})?")
     model.load_state_dict(target)
     return LoadReport(tuple(loaded), tuple(unused), tuple(new))
 

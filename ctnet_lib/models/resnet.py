@@ -20,10 +20,26 @@ from ctnet_lib.ops.temporal_modules import TemporalModuleConfig, build_temporal_
 
 @dataclass(frozen=True)
 class BackboneSpec:
-    """Depth and width of a bottleneck ResNet."""
+    """Depth and width of a bottleneck ResNet, and the input size of the paper's tables."""
 
     blocks_per_layer: tuple[int, int, int, int]
     base_width: int = 64  # inner width of layer1; doubles per stage; outputs are 4x wider
+    input_size: int = 256
+    default_replace: str = DEFAULT_REPLACE
+    # the smallest clip side the network runs on: its total stride, conv1 (2) x max pool (2) x the strided
+    # first blocks of layer2-4 (2 x 2 x 2), leaves a 1 x 1 last feature map
+    min_input_size: int = 32
+
+    def conv_names(self, replace: str) -> tuple[str, ...]:
+        """The 3x3 convs that rule ``replace`` (see ``select_blocks``) gives temporal modules; raises
+        ValueError when it does not fit this ResNet."""
+        blocks = select_blocks(replace, self.blocks_per_layer)
+        return tuple(f"{layer}.{index}.conv2" for layer, indices in blocks.items() for index in indices)
+
+    def video_model(self, num_classes: int, temporal: TemporalModuleConfig, replace: str, dropout: float,
+                    checkpointing: str = "none", memory_format: str = "auto") -> VideoResNet:
+        """The video ResNet of this spec (see ``VideoResNet``)."""
+        return VideoResNet(self, num_classes, temporal, replace, dropout, checkpointing, memory_format)
 
 
 BACKBONES = {
@@ -31,6 +47,29 @@ BACKBONES = {
     "r101": BackboneSpec((3, 4, 23, 3)),
     "small": BackboneSpec((2, 2, 2, 2), base_width=16),
 }
+
+
+def init_new_layers(module: nn.Module) -> None:
+    """Kaiming normal (fan_out) weights and zero biases for every conv in ``module``, unit BatchNorms."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.Conv3d)):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm3d)):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+
+
+def init_classifier(fc: nn.Linear) -> None:
+    """A new classifier: weights drawn from N(0, 0.001), zero bias."""
+    nn.init.normal_(fc.weight, std=0.001)
+    nn.init.zeros_(fc.bias)
+
+
+def replaced_layers(model: nn.Module) -> tuple[str, ...]:
+    """Names of the convs of ``model`` that temporal modules took the place of."""
+    return tuple(name for name, m in model.named_modules() if isinstance(m, FramesToClip))
 
 
 class FramesToClip(nn.Module):
@@ -105,15 +144,14 @@ class Bottleneck(nn.Module):
 class VideoResNet(nn.Module):
     """x: (N, 3, T, H, W) -> logits (N, num_classes), averaged over the T per-frame predictions.
 
-    ``total_stride``: the last feature maps are H/32 x W/32, so frames need at least 32 pixels a side.
+    ``stage_names``: the stages whose outputs the analyses probe; ``replaced_layers``: the convs that
+    temporal modules replace.
 
     ``checkpointing``: what the temporal modules recompute in the backward pass, 'none', 'activations' or
     'modules' (see ``ops.recompute``);
     ``memory_format``: of the frames, 'auto' (per device), 'contiguous' or 'channels_last' (see
     ``ops.memory_format``).
     """
-
-    total_stride = 32  # conv1 (2) x max pool (2) x the strided first blocks of layer2-4 (2 x 2 x 2)
 
     def __init__(
         self,
@@ -126,6 +164,7 @@ class VideoResNet(nn.Module):
         memory_format: str = "auto",
     ) -> None:
         super().__init__()
+        self.stage_names = LAYER_NAMES
         self.temporal_config = temporal
         self.memory_format = MEMORY_FORMAT.check(memory_format)
         chosen = select_blocks(replace, backbone.blocks_per_layer) if temporal.has_module else {}
@@ -148,20 +187,13 @@ class VideoResNet(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(in_channels, num_classes)
         self._adapters = [m for m in self.modules() if isinstance(m, FramesToClip)]
+        self.replaced_layers = replaced_layers(self)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """Kaiming normal (fan_out) convs, unit BN, and the classifier drawn from N(0, 0.001)."""
-        for m in self.modules():
-            if isinstance(m, (nn.Conv2d, nn.Conv3d)):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm3d)):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-        nn.init.normal_(self.fc.weight, std=0.001)
-        nn.init.zeros_(self.fc.bias)
+        init_new_layers(self)
+        init_classifier(self.fc)
 
     def frame_features(self, x: Tensor) -> Tensor:
         """Last-stage feature maps (N*T, C, H/32, W/32) of x: (N, 3, T, H, W)."""
