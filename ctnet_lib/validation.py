@@ -61,7 +61,7 @@ def check_clip_size(frames: int, size: int, smallest_size: int = 1) -> None:
     check_at_least("frames", frames, 1)
     check_at_least("size", size, 1)
     if size < smallest_size:
-        raise ValueError(f"size {size} is smaller than the network's smallest input ({smallest_size} pixels): "
+        raise ValueError(f"size {size} is below the network's smallest input ({smallest_size} pixels): "
                          f"the smallest size is {smallest_size}; use {smallest_size} or more")
 
 

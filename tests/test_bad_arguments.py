@@ -156,7 +156,7 @@ LIBRARY_CASES = [
     # ranges
     Case("complexity below the total stride",
          lambda t: lambda: count_complexity(build_model("tsn_small"), (1, 3, 4, 16, 16)), ValueError,
-         ("size 16", "smallest input (32 pixels)", "smallest size is 32")),
+         ("size 16", "below the network's smallest input (32 pixels)", "smallest size is 32")),
     Case("complexity with zero frames",
          lambda t: lambda: count_complexity(build_model("tsn_small"), (1, 3, 0, 64, 64)), ValueError,
          ("size below 1",)),
