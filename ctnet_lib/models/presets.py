@@ -63,6 +63,7 @@ TEMPORAL_OPTIONS: dict[str, Callable[[Any], Any]] = {
     "excitation": str,
     "te_reduction": int,
     "se_reduction": int,
+    "variant": str,
 }
 # options that change how a model runs, not what it computes; 'auto' picks per device
 RUNNING_CHOICES: dict[str, PerDeviceChoice] = {
@@ -144,7 +145,8 @@ def build_model(name: str, num_classes: int = 174, num_frames: int = 8, **option
 
     ``options`` (see SPEC section 5): kind (a registered temporal-module kind, overriding the
     preset's), num_sub_dims, last_sub_dim (int or 'balanced'), kernels
-    ('3,3'), connection, pwconv, excitation, replace, dropout, pretrained (path of a torchvision
+    ('3,3'), connection, pwconv, excitation, variant ('paper' or 'release', see ``ops.variants``),
+    replace, dropout, pretrained (path of a torchvision
     ResNet checkpoint), implementation ('auto', 'native', 'lowered'), memory_format ('auto',
     'contiguous', 'channels_last'), checkpointing. ``num_frames`` is the default clip length recorded on
     the model; the network itself accepts any T.
