@@ -173,11 +173,16 @@ class ClassList:
 
 
 def read_class_list(path: str | Path) -> ClassList:
-    """Read a ``classes.json`` file (see :class:`ClassList`)."""
+    """Read a ``classes.json`` file (see :class:`ClassList`) or, when the file is not a JSON object, a text
+    file with one class name per line in label order (the authors' release's ``category.txt``)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"class file {path} does not exist: check the path")
-    return ClassList.from_json(json.loads(path.read_text(encoding="utf-8")), source=str(path))
+    text = path.read_text(encoding="utf-8-sig")
+    if text.lstrip().startswith("{"):
+        return ClassList.from_json(json.loads(text), source=str(path))
+    return ClassList.from_json({"classes": [line.strip() for line in text.splitlines() if line.strip()]},
+                               source=str(path))
 
 
 def check_class_names(trained: Sequence[str], given: Sequence[str], source: str) -> None:
