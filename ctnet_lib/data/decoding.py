@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
@@ -25,6 +26,7 @@ import torch
 from PIL import Image
 
 __all__ = [
+    "AUTO_FRAME_TEMPLATE",
     "FIRST_FRAME_INDEX",
     "FRAME_TEMPLATE",
     "DecordReader",
@@ -34,6 +36,7 @@ __all__ = [
     "VideoReader",
     "check_frame_template",
     "count_decodable_frames",
+    "detect_frame_files",
     "open_video",
     "probe_video",
 ]
@@ -42,6 +45,9 @@ Backend = Literal["auto", "decord", "pyav"]
 # frame files of the Something-Something and TSN releases: 00001.jpg, 00002.jpg, ...
 FRAME_TEMPLATE = "{:05d}.jpg"
 FIRST_FRAME_INDEX = 1
+# as a template: find each folder's file names and first index (00001.jpg, img_00001.jpg, frame_0.png...)
+AUTO_FRAME_TEMPLATE = "auto"
+_NUMBERED_IMAGE = re.compile(r"(?P<prefix>.*?)(?P<number>[0-9]+)(?P<suffix>\.(?:jpe?g|png))", re.IGNORECASE)
 _VIDEO_FIX = (
     "the file is truncated, corrupt or not a video: re-download or re-encode it "
     "(e.g. `ffmpeg -i IN -c:v libx264 -pix_fmt yuv420p OUT.mp4`) or remove it from the list file"
@@ -91,8 +97,11 @@ def _check_file(path: Path) -> None:
 
 
 def check_frame_template(template: str) -> None:
-    """Raise ValueError unless ``template`` turns each frame number into its own file name."""
-    fix = "use a format string with one integer field, such as '{:05d}.jpg' or 'img_{:05d}.jpg'"
+    """Raise ValueError unless ``template`` turns each frame number into its own file name (or is
+    :data:`AUTO_FRAME_TEMPLATE`)."""
+    if template == AUTO_FRAME_TEMPLATE:
+        return
+    fix = "use a format string with one integer field, such as '{:05d}.jpg' or 'img_{:05d}.jpg', or 'auto'"
     try:
         names = {template.format(index) for index in (0, 1)}
     except (ValueError, IndexError, KeyError) as error:
@@ -251,10 +260,28 @@ class DecordReader:
         self._reader = None
 
 
+def detect_frame_files(folder: Path, names: set[str]) -> tuple[str, int]:
+    """The file-name template and first index of the numbered images ``names`` in ``folder``: of the
+    namings found (prefix, zero-padded width, extension), the one most files share. Raises
+    VideoDecodeError when no file is a numbered image."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for name in names:
+        if match := _NUMBERED_IMAGE.fullmatch(name):
+            groups.setdefault((match["prefix"], match["suffix"]), []).append(match["number"])
+    if not groups:
+        raise VideoDecodeError(f"frame folder {folder} holds no numbered images (such as 00001.jpg or "
+                               "img_00001.jpg): check the path")
+    (prefix, suffix), numbers = max(groups.items(), key=lambda item: (len(item[1]), item[0]))
+    padded = [len(number) for number in numbers if number.startswith("0") and len(number) > 1]
+    field = f"{{:0{min(padded)}d}}" if padded else "{:d}"
+    return prefix.replace("{", "{{").replace("}", "}}") + field + suffix, min(int(n) for n in numbers)
+
+
 class FrameFolderReader:
     """Reads a folder of JPEG frames named by ``template`` (``{:05d}.jpg``: 00001.jpg, 00002.jpg, ...).
 
     ``first_index`` is the number of the first file (1 in the Something-Something and TSN releases).
+    ``template='auto'`` finds both from the folder's files (:func:`detect_frame_files`).
     ``num_frames`` (from a list file) is an upper bound: the reader counts the consecutive files that
     exist and keeps the smaller number. ``size=(height, width)`` resizes each frame (bilinear).
     """
@@ -278,6 +305,9 @@ class FrameFolderReader:
                 f"frame folder {self.path} does not exist: check the data root and list file"
             )
         names = set(os.listdir(self.path))
+        if template == AUTO_FRAME_TEMPLATE:
+            template, first_index = detect_frame_files(self.path, names)
+            self.template, self.first_index = template, first_index
         count = 0
         while (num_frames is None or count < num_frames) and template.format(first_index + count) in names:
             count += 1

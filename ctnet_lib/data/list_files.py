@@ -178,7 +178,15 @@ class ClassList:
 
 
 def read_class_list(path: str | Path) -> ClassList:
-    """Read a ``classes.json`` file (see :class:`ClassList`)."""
+    """Read a ``classes.json`` file (see :class:`ClassList`) or, when the file does not start like JSON
+    (``{`` or ``[``), a text file with one class name per line in label order (the authors' release's
+    ``category.txt``)."""
+    path = Path(path)
+    if path.is_file():
+        text = path.read_text(encoding="utf-8-sig")
+        names = [line.strip() for line in text.splitlines() if line.strip()]
+        if names and not text.lstrip().startswith(("{", "[")):
+            return ClassList.from_json({"classes": names}, source=str(path))
     return ClassList.from_json(read_json(path, "class file", CLASS_FILE_EXAMPLE), source=str(path))
 
 

@@ -108,7 +108,8 @@ class Compose:
 
 
 class Resize:
-    """Resize every frame: an int sets the short side (keeping the aspect ratio), a pair sets (H, W)."""
+    """Resize every frame: an int sets the short side (the long side scaled and truncated to an integer,
+    torchvision's rule, which the TSN, TSM and CT-Net releases test with), a pair sets (H, W)."""
 
     def __init__(self, size: int | Sequence[int]) -> None:
         self.size: int | tuple[int, int]
@@ -126,8 +127,8 @@ class Resize:
         if isinstance(self.size, tuple):
             return resize_clip(clip, self.size), label
         height, width = clip.shape[-3:-1]
-        scale = self.size / min(height, width)
-        return resize_clip(clip, (round(height * scale), round(width * scale))), label
+        short = min(height, width)
+        return resize_clip(clip, (self.size * height // short, self.size * width // short)), label
 
     def __repr__(self) -> str:
         return f"Resize({self.size!r})"

@@ -19,6 +19,7 @@ from ctnet_lib.data import (
     read_list_file,
     read_sampled_frames,
 )
+from ctnet_lib.data.decoding import AUTO_FRAME_TEMPLATE
 from ctnet_lib.train.config import TrainConfig
 from ctnet_lib.train.data_setup import eval_sampler, resolve_data
 
@@ -40,7 +41,8 @@ class ClipView:
 
 
 def load_clip(path: str | Path, config: TrainConfig, label: int | None = None) -> ClipView:
-    """The centre test view of the video file or frame folder ``path`` under the evaluation settings of
+    """The centre test view of the video file or frame folder ``path`` (its file names and first index
+    found from its files, see ``detect_frame_files``) under the evaluation settings of
     ``config`` (frames per clip, sampling, short side, crop size), with its object mask when
     ``<path>.mask.npz`` exists. Raises FileNotFoundError / VideoDecodeError naming a bad ``path``."""
     path = Path(path)
@@ -50,7 +52,7 @@ def load_clip(path: str | Path, config: TrainConfig, label: int | None = None) -
     spatial, normalise = Compose(steps[:-1]), steps[-1]
     if not isinstance(normalise, Normalize):
         raise TypeError(f"the evaluation transform must end with Normalize, got {normalise!r}")
-    raw, indices = read_sampled_frames(path, eval_sampler(config))
+    raw, indices = read_sampled_frames(path, eval_sampler(config), frame_template=AUTO_FRAME_TEMPLATE)
     frames, _ = spatial(raw[0], -1)
     clip, _ = normalise(frames, -1)
     mask = None

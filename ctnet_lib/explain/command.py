@@ -12,44 +12,17 @@ import json
 from pathlib import Path
 
 import torch
-from torch import nn
 
-from ctnet_lib.devices import resolve_device
 from ctnet_lib.explain.clips import load_clip
 from ctnet_lib.explain.methods import METHODS, TARGET_POLICIES, explain_tube
 from ctnet_lib.explain.volumes import NORMALISATIONS
 from ctnet_lib.io_utils import atomic_write_text
 from ctnet_lib.models import list_presets
-from ctnet_lib.models.pretrained import load_matching_weights
-from ctnet_lib.train import TrainConfig, build_training_model, load_checkpoint
-from ctnet_lib.train.config import config_from_dict
+from ctnet_lib.train import load_trained_model
 from ctnet_lib.validation import check_at_least, check_output_folder
 from ctnet_lib.viz.saliency_export import export_tubes
 
-__all__ = ["load_model_for", "register"]
-
-
-def load_model_for(
-    preset: str, checkpoint: str | Path, device: str = "cpu"
-) -> tuple[nn.Module, TrainConfig, tuple[str, ...]]:
-    """The ``preset`` model with the weights of a ``ctnet train`` checkpoint (file or run folder, whose
-    best.pt is read), in eval mode, with the run's config and class names. A checkpoint of another
-    architecture raises ValueError naming the model it holds and the keys that do not fit."""
-    path = Path(checkpoint)
-    path = path / "best.pt" if path.is_dir() else path
-    state = load_checkpoint(path)
-    if "config" not in state or "num_classes" not in state:
-        raise ValueError(f"{path} is not a checkpoint of `ctnet train` (no config): train with ctnet train")
-    config = config_from_dict({**state["config"], "model": preset, "pretrained": None}, str(path))
-    model = build_training_model(config, int(state["num_classes"]))
-    try:
-        load_matching_weights(model, state["model"], "it")
-    except ValueError as error:
-        trained_as = state["config"].get("model", "another model")
-        raise ValueError(f"{path} holds a {trained_as}, which does not fit --model {preset} (pass --model "
-                         f"{trained_as} or another checkpoint): {error}") from None
-    model.to(resolve_device(device)).eval()
-    return model, config, tuple(state.get("class_names") or range(int(state["num_classes"])))
+__all__ = ["register"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -65,11 +38,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog="Example: ctnet explain --model ctnet_small --checkpoint runs/04_training/cpu/ctnet_small "
                "--video clip.mp4 --out explained/",
     )
-    parser.add_argument("--model", required=True,
-                        help="model preset of the checkpoint: " + ", ".join(list_presets()))
+    parser.add_argument("--model", default=None,
+                        help="model preset the checkpoint must hold (default: the one it holds): " +
+                        ", ".join(list_presets()))
     parser.add_argument("--checkpoint", required=True, type=Path,
-                        help="checkpoint (.pt) or run folder (best.pt)")
-    parser.add_argument("--video", required=True, type=Path, help="video file or JPEG frame folder")
+                        help="checkpoint (.pt, or the authors' released .pth.tar as it is) or run folder "
+                        "(best.pt)")
+    parser.add_argument("--class-file", type=Path, default=None,
+                        help="class names for a checkpoint that records none (the release's category.txt, "
+                        "one name per line); without one such classes are numbered")
+    parser.add_argument("--video", required=True, type=Path,
+                        help="video file or JPEG frame folder (00001.jpg, img_00001.jpg, ...; the first "
+                        "number is found from the files)")
     parser.add_argument("--target", default="predicted",
                         help="class to explain: an index, or one of " + ", ".join(TARGET_POLICIES) +
                         " ('label' needs --label; default predicted)")
@@ -92,7 +72,10 @@ def run_explain(args: argparse.Namespace) -> int:
     check_output_folder(args.out, "--out")
     check_at_least("--fps", args.fps, 1)
     check_at_least("--label", args.label, 0, optional=True)
-    model, config, class_names = load_model_for(args.model, args.checkpoint, args.device)
+    trained = load_trained_model(args.checkpoint, device=args.device, class_file=args.class_file,
+                                 model=args.model)
+    model, config, class_names = trained.model, trained.config, trained.class_names
+    name = config.model
     if args.label is not None and args.label >= len(class_names):
         raise ValueError(f"--label {args.label} is outside the {len(class_names)} classes of "
                          f"{args.checkpoint} (0 to {len(class_names) - 1}): pass the video's class index")
@@ -100,18 +83,19 @@ def run_explain(args: argparse.Namespace) -> int:
     device = next(model.parameters()).device
     tube = explain_tube(model, view.clip.to(device), _target(args.target), args.method, args.normalise,
                         label=args.label)
-    title = (f"{args.model}, {METHODS[args.method].label}: target {class_names[tube.target]}, "
+    title = (f"{name}, {METHODS[args.method].label}: target {class_names[tube.target]}, "
              f"predicted {class_names[tube.predicted]}")
-    written = export_tubes(args.out, view, {args.model: tube}, title, args.fps)
+    written = export_tubes(args.out, view, {name: tube}, title, args.fps)
     summary = {
-        "video": str(args.video), "model": args.model, "checkpoint": str(args.checkpoint),
+        "video": str(args.video), "model": name, "checkpoint": str(args.checkpoint),
+        "checkpoint_source": trained.source,
         "method": args.method, "normalise": args.normalise,
         "target": tube.target, "target_name": str(class_names[tube.target]),
         "predicted": tube.predicted, "predicted_name": str(class_names[tube.predicted]),
         "probabilities": torch.softmax(tube.logits.float(), dim=-1).tolist(),
         "frame_indices": view.indices.tolist(), "volume_shape": list(tube.volume.shape),
     }
-    json_path = args.out / f"{args.video.name}.{args.model}.explain.json"
+    json_path = args.out / f"{args.video.name}.{name}.explain.json"
     written.append(atomic_write_text(json_path, json.dumps(summary, indent=2)))
     print(f"{args.video}: target {summary['target_name']}, predicted {summary['predicted_name']} "
           f"({max(summary['probabilities']):.2f})")

@@ -66,6 +66,7 @@ TEMPORAL_OPTIONS: dict[str, Callable[[Any], Any]] = {
     "excitation": str,
     "te_reduction": int,
     "se_reduction": int,
+    "variant": str,
 }
 # options that change how a model runs, not what it computes; 'auto' picks per device
 RUNNING_CHOICES: dict[str, PerDeviceChoice] = {
@@ -157,10 +158,11 @@ def build_model(name: str, num_classes: int = 174, num_frames: int = 8, **option
 
     ``options`` (see SPEC section 5): kind (a registered temporal-module kind, overriding the
     preset's), num_sub_dims, last_sub_dim (int or 'balanced'), kernels
-    ('3,3'), connection, pwconv, excitation, replace (a rule of ``conv_selection``; default the
-    backbone's), dropout, pretrained (path of a torchvision checkpoint of the backbone), implementation
-    ('auto', 'native', 'lowered'), memory_format ('auto', 'contiguous', 'channels_last'), checkpointing.
-    ``num_frames`` is the default clip length recorded on the model; the network itself accepts any T.
+    ('3,3'), connection, pwconv, excitation, variant ('paper' or 'release', see ``ops.variants``),
+    replace (a rule of ``conv_selection``; default the backbone's), dropout, pretrained (path of a
+    torchvision checkpoint of the backbone), implementation ('auto', 'native', 'lowered'), memory_format
+    ('auto', 'contiguous', 'channels_last'), checkpointing. ``num_frames`` is the default clip length
+    recorded on the model; the network itself accepts any T.
     """
     check_at_least("num_classes", num_classes, 1)
     check_at_least("num_frames", num_frames, 1)

@@ -102,7 +102,8 @@ class FramesToClip(nn.Module):
 
 
 class Bottleneck(nn.Module):
-    """torchvision's ResNet v1.5 bottleneck (stride on the 3x3); ``conv2`` may be a temporal module."""
+    """torchvision's ResNet v1.5 bottleneck (stride on the 3x3); ``conv2`` may be a temporal module,
+    followed by ``bn2`` and ReLU unless its variant omits them (the release's CT-Net, ``ops.variants``)."""
 
     expansion = 4
 
@@ -122,7 +123,9 @@ class Bottleneck(nn.Module):
             self.conv2: nn.Module = nn.Conv2d(width, width, 3, stride=stride, padding=1, bias=False)
         else:
             self.conv2 = FramesToClip(build_temporal_module(width, temporal, stride), checkpointing)
-        self.bn2 = nn.BatchNorm2d(width)
+        self.norm_after_conv2 = temporal is None or temporal.variant_spec.norm_after_module
+        if self.norm_after_conv2:
+            self.bn2 = nn.BatchNorm2d(width)
         self.conv3 = nn.Conv2d(width, out_channels, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(out_channels)
         self.relu = nn.ReLU(inplace=True)
@@ -136,7 +139,9 @@ class Bottleneck(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.conv2(out)
+        if self.norm_after_conv2:
+            out = self.relu(self.bn2(out))
         out = self.bn3(self.conv3(out))
         return self.relu(out + identity)
 

@@ -36,17 +36,23 @@ class CTModule(nn.Module):
 
     Sub-operation k mixes sub-dimension k (the larger sizes first). With ``pwconv`` a dense
     1x1x1 conv -> BN -> ReLU sits between consecutive sub-operations (not after the last).
+    ``home`` is the layout of the module's input and output channels: sub-dimension 1 outermost
+    (variant 'paper') or innermost (variant 'release', see ``ops.variants``).
     """
 
     def __init__(self, channels: int, config: TemporalModuleConfig, stride: int = 1) -> None:
         super().__init__()
         self.sizes = config.sizes(channels)
+        variant = config.variant_spec
+        order = tuple(range(len(self.sizes)))
+        self.home = order[::-1] if variant.first_mixed_innermost else order
         self.layouts = [mixing_layout(k, len(self.sizes)) for k in range(len(self.sizes))]
         self.sub_ops = nn.ModuleList(
             TensorSeparableConv(
                 channels, size, kernel, config.connection, config.excitation,
                 stride=stride if k == 0 else 1,
                 te_reduction=config.te_reduction, se_reduction=config.se_reduction,
+                gate_bias=variant.gate_bias,
             )
             for k, (size, kernel) in enumerate(zip(self.sizes, config.kernel_per_sub_dim, strict=True))
         )
@@ -56,14 +62,14 @@ class CTModule(nn.Module):
         self.recompute_activations = False  # PWConv's BN and ReLU too (see ops.recompute)
 
     def forward(self, x: Tensor) -> Tensor:
-        layout = tuple(range(len(self.sizes)))
+        layout = self.home
         for k, sub_op in enumerate(self.sub_ops):
             x = permute_channel_layout(x, self.sizes, layout, self.layouts[k])
             layout = self.layouts[k]
             x = sub_op(x)
             if k < len(self.pwconvs):
                 x = self._pwconv(self.pwconvs[k], x)
-        return permute_channel_layout(x, self.sizes, layout, tuple(range(len(self.sizes))))
+        return permute_channel_layout(x, self.sizes, layout, self.home)
 
     def _pwconv(self, pwconv: ConvBnAct3d, x: Tensor) -> Tensor:
         """``pwconv(x)``; called as a module where nothing is recomputed, so that hooks on it (the PWConv
@@ -87,11 +93,10 @@ def _tsconv_kernel(sub_op: TensorSeparableConv) -> int:
 
 def ct_steps(module: CTModule) -> list[Step]:
     """Sub-operation k (with its gates) for k = 1..K; with PWConv, each point-wise conv is a step too."""
-    identity = tuple(range(len(module.sizes)))
     steps = []
     for k, sub_op in enumerate(module.sub_ops):
         to_order = partial(permute_channel_layout, sizes=module.sizes, source=module.layouts[k],
-                           target=identity)
+                           target=module.home)
         steps.append(Step(ct_step_name(k, module.sizes[k], _tsconv_kernel(sub_op), sub_op.connection),
                           sub_op, to_order))
         if k < len(module.pwconvs):
@@ -157,7 +162,8 @@ def ct_cost_terms(
                          size * kernel, channels, False, (f"C·THW·{ck}·k", f"C·{ck}·k"))
             builder.bn(step, "BN", "after temporal conv", volume, channels, ("C·THW", "C"))
         if config.excitation == "te":
-            _tensor_excitation_terms(builder, step, ck, channels, size, kernel, thw, config.te_reduction)
+            _tensor_excitation_terms(builder, step, ck, channels, size, kernel, thw, config.te_reduction,
+                                     config.variant_spec.gate_bias)
         elif config.excitation == "se":
             hidden = max(1, channels // config.se_reduction)
             builder.conv(step, "SE", "squeeze 1x1x1", hidden, channels, hidden, True, ("r·C", "r·C"))
@@ -172,7 +178,7 @@ def ct_cost_terms(
 
 def _tensor_excitation_terms(
     builder: CostBuilder, step: str, ck: str, channels: int, size: int, kernel: int, thw: Size3,
-    reduction: int,
+    reduction: int, bias: bool,
 ) -> None:
     """The three TE gates of one sub-operation (eq. 6-8): grouped C -> h -> C bottlenecks."""
     frames, height, width = thw
@@ -188,7 +194,7 @@ def _tensor_excitation_terms(
                      (f"h·{where}·{ck}·{tap_symbol}", f"h·{ck}·{tap_symbol}"))
         builder.bn(step, "TE", f"{gate} BN", hidden * positions, hidden, (f"h·{where}", "h"))
         builder.conv(step, "TE", f"{gate} expand", channels * positions, hidden // groups * taps, channels,
-                     True, (f"C·{where}·(h/G)·{tap_symbol}", f"C·(h/G)·{tap_symbol}"))
+                     bias, (f"C·{where}·(h/G)·{tap_symbol}", f"C·(h/G)·{tap_symbol}"))
 
 
 CT = register_module_kind(ModuleKind(

@@ -63,7 +63,8 @@ def grouped_hidden_width(channels: int, groups: int, reduction: int) -> int:
 
 
 class _GroupedGate(nn.Module):
-    """pool -> grouped conv -> BN -> ReLU -> grouped conv -> sigmoid, broadcast over the pooled dims."""
+    """pool -> grouped conv -> BN -> ReLU -> grouped conv (with ``bias``) -> sigmoid, broadcast over the
+    pooled dims."""
 
     def __init__(
         self,
@@ -72,12 +73,13 @@ class _GroupedGate(nn.Module):
         kernel_size: tuple[int, int, int],
         pool_dims: tuple[int, ...],
         reduction: int,
+        bias: bool = True,
     ) -> None:
         super().__init__()
         hidden = grouped_hidden_width(channels, groups, reduction)
         self.pool_dims = pool_dims
         self.reduce = ConvBnAct3d(channels, hidden, kernel_size, groups=groups)
-        self.expand = conv3d(hidden, channels, kernel_size, groups=groups, bias=True)
+        self.expand = conv3d(hidden, channels, kernel_size, groups=groups, bias=bias)
 
     def forward(self, x: Tensor) -> Tensor:
         return apply_gate(x, torch.sigmoid(self.expand(self.reduce(average_pool(x, self.pool_dims)))))
@@ -86,22 +88,27 @@ class _GroupedGate(nn.Module):
 class SpatialExcitation(_GroupedGate):
     """Eq. 6: temporal pooling, two 1 x k x k grouped convs, attention shared by all frames."""
 
-    def __init__(self, channels: int, groups: int, kernel: int, reduction: int = 4) -> None:
-        super().__init__(channels, groups, (1, kernel, kernel), pool_dims=(2,), reduction=reduction)
+    def __init__(
+        self, channels: int, groups: int, kernel: int, reduction: int = 4, bias: bool = True
+    ) -> None:
+        super().__init__(channels, groups, (1, kernel, kernel), pool_dims=(2,), reduction=reduction,
+                         bias=bias)
 
 
 class TemporalExcitation(_GroupedGate):
     """Eq. 7: spatial pooling, two k x 1 x 1 grouped convs, attention shared by all positions."""
 
-    def __init__(self, channels: int, groups: int, kernel: int, reduction: int = 4) -> None:
-        super().__init__(channels, groups, (kernel, 1, 1), pool_dims=(3, 4), reduction=reduction)
+    def __init__(
+        self, channels: int, groups: int, kernel: int, reduction: int = 4, bias: bool = True
+    ) -> None:
+        super().__init__(channels, groups, (kernel, 1, 1), pool_dims=(3, 4), reduction=reduction, bias=bias)
 
 
 class ChannelExcitation(_GroupedGate):
     """Eq. 8: spatial pooling, two point-wise grouped convs, one weight per (channel, frame)."""
 
-    def __init__(self, channels: int, groups: int, reduction: int = 4) -> None:
-        super().__init__(channels, groups, (1, 1, 1), pool_dims=(3, 4), reduction=reduction)
+    def __init__(self, channels: int, groups: int, reduction: int = 4, bias: bool = True) -> None:
+        super().__init__(channels, groups, (1, 1, 1), pool_dims=(3, 4), reduction=reduction, bias=bias)
 
 
 class SqueezeExcitation(nn.Module):

@@ -35,6 +35,7 @@ from ctnet_lib.ops.module_registry import (
     unchanged,
 )
 from ctnet_lib.ops.tensor_separable_conv import CONNECTIONS, EXCITATIONS
+from ctnet_lib.ops.variants import DEFAULT_VARIANT, CTVariant, ct_variant
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class TemporalModuleConfig:
     excitation: str = "none"
     te_reduction: int = 4
     se_reduction: int = 16
+    variant: str = DEFAULT_VARIANT  # 'paper' or 'release' (kind 'ct' only; see ops.variants)
     kernel_per_sub_dim: tuple[int, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -74,12 +76,21 @@ class TemporalModuleConfig:
             raise ValueError(f"connection={self.connection!r} is not one of {CONNECTIONS}")
         if self.excitation not in EXCITATIONS:
             raise ValueError(f"excitation={self.excitation!r} is not one of {EXCITATIONS}")
+        ct_variant(self.variant)
+        if self.variant != DEFAULT_VARIANT and self.kind != "ct":
+            raise ValueError(f"variant={self.variant!r} exists for kind 'ct' only (the released CT-Net), "
+                             f"not kind {self.kind!r}")
         object.__setattr__(self, "kernel_per_sub_dim", kernels)
 
     @property
     def has_module(self) -> bool:
         """False for kind 'none', which keeps the plain 2D 3x3 conv."""
         return self.kind != NO_MODULE
+
+    @property
+    def variant_spec(self) -> CTVariant:
+        """The layout details of ``variant`` (channel order, gate bias, BN and ReLU after the module)."""
+        return ct_variant(self.variant)
 
     def sizes(self, channels: int) -> tuple[int, ...]:
         """Sub-dimension sizes (C1, ..., CK) of ``channels`` under num_sub_dims and last_sub_dim."""

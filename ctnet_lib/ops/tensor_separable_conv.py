@@ -64,6 +64,7 @@ class TensorSeparableConv(nn.Module):
     'serial' applies spatial then temporal; 'coupled' is one k x k x k conv. Each conv is followed
     by BN and ReLU. ``excitation``: 'te' gates the spatial branch (eq. 6), the temporal branch
     (eq. 7) and their sum (eq. 8) with the same channel groups; 'se' gates the output (Hu et al.).
+    ``gate_bias``: whether the TE gates' expanding convs have a bias (see ``ops.variants``).
     ``stride`` is the spatial stride of the convs (applied to both parallel branches). With
     ``recompute_activations`` everything after the convs is recomputed in the backward pass.
     """
@@ -78,6 +79,7 @@ class TensorSeparableConv(nn.Module):
         stride: int = 1,
         te_reduction: int = 4,
         se_reduction: int = 16,
+        gate_bias: bool = True,
     ) -> None:
         super().__init__()
         if connection not in CONNECTIONS:
@@ -97,9 +99,9 @@ class TensorSeparableConv(nn.Module):
             temporal_stride = spatial_stride if connection == "parallel" else 1
             self.temporal = ConvBnAct3d(channels, channels, (kernel, 1, 1), temporal_stride, groups)
         if excitation == "te":
-            self.spatial_gate = SpatialExcitation(channels, groups, kernel, te_reduction)
-            self.temporal_gate = TemporalExcitation(channels, groups, kernel, te_reduction)
-            self.channel_gate = ChannelExcitation(channels, groups, te_reduction)
+            self.spatial_gate = SpatialExcitation(channels, groups, kernel, te_reduction, gate_bias)
+            self.temporal_gate = TemporalExcitation(channels, groups, kernel, te_reduction, gate_bias)
+            self.channel_gate = ChannelExcitation(channels, groups, te_reduction, gate_bias)
         elif excitation == "se":
             self.channel_gate = SqueezeExcitation(channels, se_reduction)
         self.recompute_activations = False  # see ops.recompute

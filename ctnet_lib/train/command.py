@@ -152,18 +152,21 @@ def _add_evaluate_parser(subparsers: argparse._SubParsersAction) -> None:
         help="test a checkpoint: single or multi-clip x multi-crop, top-1/top-5, confusion matrix",
         description=(
             "Rebuild the model of a checkpoint (or of RUN_DIR/best.pt) and test it on its validation list "
-            "or --list. The views of a video (clips x crops) are fused by averaging softmax scores "
+            "or --list (a released checkpoint records no data set: pass --list). "
+            "The views of a video (clips x crops) are fused by averaging softmax scores "
             "(--view-average logits: raw logits)."
         ),
     )
-    parser.add_argument("checkpoint", type=Path, help="checkpoint file (.pt) or run folder")
+    parser.add_argument("checkpoint", type=Path, help="checkpoint file (.pt, or the authors' released "
+                        ".pth.tar as it is) or run folder")
     parser.add_argument("--which", choices=("best", "last"), default="best",
                         help="with a run folder: best.pt (default) or last.pt")
     parser.add_argument("--list", dest="list_file", type=Path, help="list file to test (default: the run's "
                         "validation list)")
     parser.add_argument("--root", type=Path, help="folder the --list paths are relative to")
-    parser.add_argument("--class-file", type=Path, help="classes.json of the --list labels; its names and "
-                        "their order must be those the checkpoint was trained with")
+    parser.add_argument("--class-file", type=Path, help="classes.json, or one class name per line (the "
+                        "release's category.txt), of the --list labels; names a checkpoint that records "
+                        "none, else its names and their order must be those the checkpoint was trained with")
     parser.add_argument("--clips", type=int, default=1, help="clips per video (default 1)")
     parser.add_argument("--crops", type=int, choices=(1, 3), default=1, help="crops per clip (default 1)")
     parser.add_argument("--view-average", choices=VIEW_AVERAGES, default=None,
@@ -222,7 +225,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     check_evaluation_options(args.clips, args.crops, args.batch_size, args.workers)
     if args.output:
         check_output_folder(args.output, "--output")
-    trained = load_trained_model(args.checkpoint, args.which, args.device)
+    trained = load_trained_model(args.checkpoint, args.which, args.device, class_file=args.class_file)
     result = evaluate_run(trained, args.clips, args.crops, list_file=args.list_file, root=args.root,
                           class_file=args.class_file, view_average=args.view_average,
                           batch_size=args.batch_size, workers=args.workers,

@@ -33,6 +33,8 @@ __all__ = ["RECIPES", "TrainConfig", "config_from_dict", "load_config_file", "ma
 SAMPLINGS = ("sparse", "dense")
 FLIPS = ("none", "plain", "classes")
 VIEW_AVERAGES = ("softmax", "logits")
+# where the videos are; 'none': the checkpoint records no data set (converted from the authors' release)
+DATA_KINDS = ("synthetic", "lists", "none")
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class TrainConfig:
     pretrained: str | None = None  # path of a torchvision ImageNet ResNet checkpoint, or None
     freeze_backbone: bool = False  # freeze the pretrained 2D layers (not the temporal modules, not fc)
     # data
-    data: str = "synthetic"  # 'synthetic' (generated into synthetic_dir) or 'lists'
+    data: str = "synthetic"  # 'synthetic' (into synthetic_dir), 'lists', or 'none' (a converted checkpoint)
     train_list: str | None = None  # list file of the training videos (data='lists')
     val_list: str | None = None  # list file of the validation videos (data='lists')
     root: str | None = None  # folder the list paths are relative to
@@ -109,7 +111,7 @@ class TrainConfig:
         for name, valid in choices.items():
             if getattr(self, name) not in valid:
                 raise ValueError(f"{name}={getattr(self, name)!r} is not valid; use one of {valid}")
-        if self.data not in ("synthetic", "lists"):
+        if self.data not in DATA_KINDS:
             raise ValueError(f"data={self.data!r}: use 'synthetic' or 'lists' (with train_list, val_list)")
         if self.data == "lists" and not (self.train_list and self.val_list):
             raise ValueError("data='lists' needs train_list and val_list (paths of list files)")

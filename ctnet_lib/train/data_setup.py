@@ -31,6 +31,7 @@ __all__ = [
     "default_cache_dir",
     "eval_dataset",
     "eval_sampler",
+    "list_source",
     "resolve_data",
     "train_dataset",
 ]
@@ -88,8 +89,18 @@ def _list_source(config: TrainConfig) -> DataSource:
 
 
 def resolve_data(config: TrainConfig) -> DataSource:
-    """The data set of ``config``; the synthetic one is written first when its folder lacks it."""
+    """The data set of ``config``; the synthetic one is written first when its folder lacks it. A config
+    with ``data='none'`` (a converted checkpoint) has none: ValueError says to pass a list file."""
+    if config.data == "none":
+        raise ValueError(f"the {config.model} checkpoint records no data set (it was converted from the "
+                         "authors' release): pass a list file of videos (ctnet evaluate --list LIST "
+                         "--root DIR)")
     return _synthetic_source(config) if config.data == "synthetic" else _list_source(config)
+
+
+def list_source(list_file: str | Path, root: str | Path | None, class_names: tuple[str, ...]) -> DataSource:
+    """A test-only data source: the videos of ``list_file`` (under ``root``) labelled in ``class_names``."""
+    return DataSource(Path(list_file), Path(list_file), Path(root) if root else None, class_names, None)
 
 
 class CachedVideoClipDataset(VideoClipDataset):

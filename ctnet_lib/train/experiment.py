@@ -15,10 +15,12 @@ from torch.utils.data import DataLoader, Subset
 from ctnet_lib.data.list_files import check_class_names, read_class_list
 from ctnet_lib.devices import resolve_device
 from ctnet_lib.models import build_model
+from ctnet_lib.models.presets import model_config
 from ctnet_lib.models.pretrained import load_matching_weights
-from ctnet_lib.train.checkpoint import BEST, LAST, load_checkpoint
+from ctnet_lib.train.checkpoint import BEST, LAST
+from ctnet_lib.train.checkpoint_sources import read_any_checkpoint
 from ctnet_lib.train.config import TrainConfig, config_from_dict
-from ctnet_lib.train.data_setup import DataSource, eval_dataset, resolve_data, train_dataset
+from ctnet_lib.train.data_setup import DataSource, eval_dataset, list_source, resolve_data, train_dataset
 from ctnet_lib.train.device import choose_precision, prepare_model
 from ctnet_lib.train.distributed import DistributedContext, shard_indices
 from ctnet_lib.train.engine import RESUMABLE_CHANGES, TrainResult, fit, seed_everything
@@ -74,31 +76,70 @@ def train(config: TrainConfig, stop_after_epochs: int | None = None) -> TrainRes
 
 @dataclass(frozen=True)
 class TrainedModel:
-    """A model in eval mode with the config and class names it was trained with."""
+    """A model in eval mode with the config and class names it was trained with, and the ``source`` of
+    its checkpoint (a row of ``checkpoint_sources.CHECKPOINT_SOURCES``: 'ctnet-lab' or 'release')."""
 
     model: nn.Module
     config: TrainConfig
     class_names: tuple[str, ...]
     epoch: int
     checkpoint: Path
+    source: str = "ctnet-lab"
+
+
+def _class_names(recorded: Sequence[str], num_classes: int, class_file: str | Path | None, source: str
+                 ) -> tuple[str, ...]:
+    """The recorded names; for a checkpoint that records none, those of ``class_file``, else '0', '1'..."""
+    if recorded:
+        names = tuple(str(name) for name in recorded)
+        if class_file is not None:
+            check_class_names(names, read_class_list(class_file).names, str(class_file))
+        return names
+    if class_file is None:
+        return tuple(str(label) for label in range(num_classes))
+    names = read_class_list(class_file).names
+    if len(names) != num_classes:
+        raise ValueError(f"class file {class_file} names {len(names)} classes but {source} has "
+                         f"{num_classes}: pass the class file the model was trained with (one name per "
+                         "line, in label order)")
+    return names
 
 
 def load_trained_model(
-    path: str | Path, which: str = "best", device: str | torch.device = "cpu"
+    path: str | Path,
+    which: str = "best",
+    device: str | torch.device = "cpu",
+    *,
+    class_file: str | Path | None = None,
+    model: str | None = None,
 ) -> TrainedModel:
     """Rebuild the model of a checkpoint file, or of ``<run_dir>/best.pt`` (``which='last'``: last.pt),
-    on ``device`` (``'auto'``, ``'cpu'``, ``'cuda'`` or ``'cuda:N'``)."""
+    on ``device`` (``'auto'``, ``'cpu'``, ``'cuda'`` or ``'cuda:N'``).
+
+    The file may be any row of ``checkpoint_sources.CHECKPOINT_SOURCES``: a ``ctnet train`` checkpoint or
+    the authors' released one as it is (``ct_net_8f_r50.pth.tar``, its state dict alone, with or without
+    ``module.``), recognised by content. ``class_file`` (classes.json, or one name per line) names the
+    classes of a checkpoint that records none (the release's); a recorded list must equal it. ``model``:
+    the preset the caller expects; another one in the file raises ValueError naming both.
+    """
+    if model is not None:
+        model_config(model)  # an unknown preset is named before the file is read
     path = Path(path)
     if path.is_dir():
         if which not in ("best", "last"):
             raise ValueError(f"which={which!r}: use 'best' or 'last'")
         path = path / (BEST if which == "best" else LAST)
-    state = load_checkpoint(path)
+    state, source = read_any_checkpoint(path)
     config = config_from_dict({**state["config"], "pretrained": None}, str(path))
-    model = build_training_model(config, int(state["num_classes"]))
-    load_matching_weights(model, state["model"], str(path))
-    prepare_model(model, resolve_device(device)).eval()
-    return TrainedModel(model, config, tuple(state["class_names"]), int(state["epoch"]), path)
+    if model is not None and model != config.model:
+        raise ValueError(f"{path} holds a {config.model}, which does not fit --model {model} (pass --model "
+                         f"{config.model} or another checkpoint)")
+    num_classes = int(state["num_classes"])
+    network = build_training_model(config, num_classes)
+    load_matching_weights(network, state["model"], str(path))
+    names = _class_names(state.get("class_names") or (), num_classes, class_file, str(path))
+    prepare_model(network, resolve_device(device)).eval()
+    return TrainedModel(network, config, names, int(state["epoch"]), path, source.name)
 
 
 def evaluate_run(
@@ -126,6 +167,8 @@ def evaluate_run(
     check_evaluation_options(clips, crops, batch_size, workers)
     config = trained.config
     context = context or DistributedContext()
+    if source is None and config.data == "none" and list_file is not None:  # a converted checkpoint
+        source = list_source(list_file, root, trained.class_names)
     source = source or resolve_data(config)
     if class_file is not None:
         source = replace(source, class_names=read_class_list(class_file).names)
