@@ -11,8 +11,8 @@ from collections.abc import Sequence
 # ``func`` (called with the parsed arguments, returning an exit code) as the parser default.
 COMMAND_MODULES = (
     "ctnet_lib.reports.command",
-    "ctnet_lib.analysis.command",
-    "ctnet_lib.analysis.benchmark_command",
+    "ctnet_lib.analysis.counting.command",
+    "ctnet_lib.analysis.timing.command",
     "ctnet_lib.data.command",
     "ctnet_lib.train.command",
     "ctnet_lib.train.convert_command",

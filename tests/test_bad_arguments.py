@@ -26,8 +26,9 @@ from test_bad_input import (
 )
 
 from ctnet_lib import build_model
-from ctnet_lib.analysis.benchmark_suite import SuiteSettings, run_suite
-from ctnet_lib.analysis.complexity import count_complexity
+from ctnet_lib.analysis.counting.complexity import count_complexity
+from ctnet_lib.analysis.timing.benchmark_cases import SuiteSettings
+from ctnet_lib.analysis.timing.benchmark_suite import run_suite
 from ctnet_lib.cli import main
 from ctnet_lib.data import (
     DataItemError,

@@ -4,22 +4,15 @@ import json
 
 import pytest
 
-from ctnet_lib.analysis.benchmark_results import (
+from ctnet_lib.analysis.timing.benchmark_cases import Case, SuiteSettings, suite_cases
+from ctnet_lib.analysis.timing.benchmark_results import (
     describe_machine,
     load_benchmark_results,
     module_table,
     network_table,
 )
-from ctnet_lib.analysis.benchmark_suite import (
-    TARGETS,
-    Case,
-    SuiteSettings,
-    add_ratios,
-    combine_rounds,
-    evaluate_targets,
-    run_suite,
-    suite_cases,
-)
+from ctnet_lib.analysis.timing.benchmark_suite import combine_rounds, run_suite
+from ctnet_lib.analysis.timing.benchmark_targets import TARGETS, add_ratios, evaluate_targets
 from ctnet_lib.viz.benchmark_figures import network_benchmark_figure
 
 QUICK = SuiteSettings(threads=1, repeats=1, warmup=0, quick=True)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from ctnet_lib.analysis.channel_mixing import mixing_matrices, mixing_summary
+from ctnet_lib.analysis.fields.channel_mixing import mixing_matrices, mixing_summary
 from ctnet_lib.ops import CTModule, TemporalModuleConfig, permute_channel_layout
 from ctnet_lib.ops.channel_groups import channel_order, step_mixing_matrix
 

@@ -5,10 +5,10 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from ctnet_lib import build_model
-from ctnet_lib.analysis import complexity
-from ctnet_lib.analysis.command import paper_table_markdown
-from ctnet_lib.analysis.complexity import count_complexity, register_counter
-from ctnet_lib.analysis.paper_tables import reference_rows, reproduce_paper_table
+from ctnet_lib.analysis.counting import complexity
+from ctnet_lib.analysis.counting.command import paper_table_markdown
+from ctnet_lib.analysis.counting.complexity import count_complexity, register_counter
+from ctnet_lib.analysis.counting.paper_tables import reference_rows, reproduce_paper_table
 from ctnet_lib.cli import main
 from ctnet_lib.options import parse_set_options
 

@@ -4,14 +4,14 @@ import pytest
 import torch
 
 from ctnet_lib import build_model
-from ctnet_lib.analysis.effective_receptive_field import preset_effective_receptive_field
-from ctnet_lib.analysis.formulas import network_cost
-from ctnet_lib.analysis.paper_tables import (
+from ctnet_lib.analysis.counting.formulas import network_cost
+from ctnet_lib.analysis.counting.paper_tables import (
     PAPER_TOLERANCE_PCT,
     reproduce_paper_table,
     select_reference_rows,
     temporal_config_of,
 )
+from ctnet_lib.analysis.fields.effective_receptive_field import preset_effective_receptive_field
 from ctnet_lib.models.conv_selection import select_convs
 from ctnet_lib.models.conversion import convert_to_video
 from ctnet_lib.models.imagenet_backbones import IMAGENET_BACKBONES

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from ctnet_lib.analysis.effective_receptive_field import (
+from ctnet_lib.analysis.fields.effective_receptive_field import (
     effective_receptive_field,
     preset_effective_receptive_field,
 )

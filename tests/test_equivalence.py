@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from ctnet_lib.analysis.equivalence import (
+from ctnet_lib.analysis.fields.equivalence import (
     AS_CT,
     BASELINES,
     EQUIVALENT_CT_CONFIGS,

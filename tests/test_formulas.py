@@ -4,8 +4,8 @@ import math
 import pytest
 
 from ctnet_lib import build_model
-from ctnet_lib.analysis.complexity import CONVENTIONS, count_complexity
-from ctnet_lib.analysis.formulas import (
+from ctnet_lib.analysis.counting.complexity import CONVENTIONS, count_complexity
+from ctnet_lib.analysis.counting.formulas import (
     c2_cost_curve,
     ct_k2_closed_form_macs,
     divisors,

@@ -83,3 +83,20 @@ def test_ctnet_lib_imports_form_no_cycle():
 def test_library_modules_do_not_import_the_cli():
     importers = sorted(name for name, imported in GRAPH.items() if "ctnet_lib.cli" in imported)
     assert importers == []
+
+
+ROOMS = ("counting", "fields", "timing")
+# the rooms of analysis/ each stand on models and ops; measured cost may read counted cost, nothing else
+ROOM_MAY_READ = {"counting": set(), "fields": set(), "timing": {"counting"}}
+NEVER_FROM_ANALYSIS = ("ctnet_lib.explain", "ctnet_lib.viz", "ctnet_lib.reports", "ctnet_lib.cli")
+
+
+def test_analysis_rooms_read_models_and_ops_and_only_the_rooms_they_may():
+    assert {name.split(".")[2] for name in MODULES if name.startswith("ctnet_lib.analysis.")} == set(ROOMS)
+    for name, imported in GRAPH.items():
+        if not name.startswith("ctnet_lib.analysis."):
+            continue
+        room = name.split(".")[2]
+        rooms_read = {m.split(".")[2] for m in imported if m.startswith("ctnet_lib.analysis.")} - {room}
+        assert rooms_read <= ROOM_MAY_READ[room], (name, rooms_read)
+        assert not [m for m in imported if m.startswith(NEVER_FROM_ANALYSIS)], name

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from ctnet_lib.analysis.field_table import growth_table, interaction_table, paper_claims
-from ctnet_lib.analysis.interaction_field import (
+from ctnet_lib.analysis.fields.field_table import growth_table, interaction_table, paper_claims
+from ctnet_lib.analysis.fields.interaction_field import (
     build_module_stack,
     interaction_fields,
     minkowski_sum,

@@ -5,26 +5,23 @@ import pandas as pd
 import pytest
 import torch
 
-from ctnet_lib.analysis.formulas import divisors
-from ctnet_lib.analysis.latency import (
+from ctnet_lib.analysis.counting.formulas import divisors
+from ctnet_lib.analysis.timing.latency_tables import (
     MODULE_COLUMNS,
     MODULE_TYPES,
     StageShape,
-    Timing,
     c2_latency_table,
-    disagreement_lines,
-    environment_info,
     flops_vs_time_summary,
     module_latency_table,
     network_latency_table,
     rank_agreement,
     relative_to,
     resnet50_stage_shapes,
-    saved_activation_bytes,
-    time_call,
 )
+from ctnet_lib.analysis.timing.measure import Timing, environment_info, saved_activation_bytes, time_call
 from ctnet_lib.ops import TemporalModuleConfig
 from ctnet_lib.ops.conv_bn_act import conv3d
+from ctnet_lib.viz.cost_figures import disagreement_lines
 
 COLUMNS = {
     "gmacs", "params_m", "fwd_ms", "fwd_iqr_ms", "fwd_bwd_ms", "fwd_bwd_iqr_ms", "saved_activation_mb",

@@ -5,9 +5,9 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from ctnet_lib.analysis.complexity import count_complexity
-from ctnet_lib.analysis.formulas import compare_with_counter, network_cost, temporal_module_cost
-from ctnet_lib.analysis.interaction_field import interaction_fields
+from ctnet_lib.analysis.counting.complexity import count_complexity
+from ctnet_lib.analysis.counting.formulas import compare_with_counter, network_cost, temporal_module_cost
+from ctnet_lib.analysis.fields.interaction_field import interaction_fields
 from ctnet_lib.models import build_model
 from ctnet_lib.ops import ModuleKind, TemporalModuleConfig, module_kinds, register_module_kind
 from ctnet_lib.ops.conv_bn_act import conv3d

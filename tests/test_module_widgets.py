@@ -1,6 +1,6 @@
 import math
 
-from ctnet_lib.analysis.formulas import temporal_module_cost
+from ctnet_lib.analysis.counting.formulas import temporal_module_cost
 from ctnet_lib.ops import TemporalModuleConfig
 from ctnet_lib.viz.widgets.cost_sweep import CostSweep, cost_sweep
 from ctnet_lib.viz.widgets.module_explorer import ModuleExplorer

@@ -2,8 +2,8 @@ import math
 
 import pytest
 
-from ctnet_lib.analysis.formulas import network_cost
-from ctnet_lib.analysis.paper_tables import (
+from ctnet_lib.analysis.counting.formulas import network_cost
+from ctnet_lib.analysis.counting.paper_tables import (
     PAPER_TOLERANCE_PCT,
     ReferenceRow,
     network_sweep,

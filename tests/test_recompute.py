@@ -6,7 +6,7 @@ import torch
 from test_conv_lowering import CT_CONFIGS
 from torch import nn
 
-from ctnet_lib.analysis.latency import saved_activation_bytes
+from ctnet_lib.analysis.timing.measure import saved_activation_bytes
 from ctnet_lib.models import build_model
 from ctnet_lib.models.resnet import FramesToClip
 from ctnet_lib.ops.recompute import CHECKPOINTING, parse_checkpointing

@@ -1,1 +1,3 @@
-"""Analysis of models: complexity (MACs, params), closed-form costs, fields of interaction, latency."""
+"""Analysis of models, in three rooms: ``counting`` (MACs, params, closed-form costs, the paper's
+tables), ``fields`` (fields of interaction, effective receptive fields, equivalences) and ``timing``
+(latency, memory, the benchmark suite)."""

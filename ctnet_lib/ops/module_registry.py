@@ -58,7 +58,7 @@ class PaperClaim:
 
 
 class CostBuilder(Protocol):
-    """Collects a module's closed-form cost terms (implemented in ``analysis.formulas``)."""
+    """Collects a module's closed-form cost terms (implemented in ``analysis.counting.formulas``)."""
 
     def conv(self, step: str, name: str, part: str, outputs: int, per_output: int, out_channels: int,
              bias: bool, formulas: tuple[str, str]) -> None:

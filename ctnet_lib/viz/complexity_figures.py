@@ -1,6 +1,6 @@
 """Figures of a complexity report: GMACs per network stage, as a plotly and as a matplotlib bar chart.
 
-``table`` is ``ComplexityReport.table`` from ``ctnet_lib.analysis.complexity``: one row per executed
+``table`` is ``ComplexityReport.table`` from ``ctnet_lib.analysis.counting.complexity``: one row per executed
 layer with at least the columns ``name`` (dotted module name) and ``macs``.
 """
 

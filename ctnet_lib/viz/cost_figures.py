@@ -2,9 +2,10 @@
 
 Each figure comes twice: a plotly figure (interactive) and a ``*_static`` matplotlib ``Figure``
 (outside pyplot's state; a static image in reports). Inputs are the DataFrames of
-``analysis.formulas.c2_cost_curve``, ``analysis.paper_tables`` (``reproduce_paper_table``,
-``network_sweep``) and ``analysis.latency`` (``module_latency_table``, ``c2_latency_table``,
-``network_latency_table``).
+``analysis.counting.formulas.c2_cost_curve``, ``analysis.counting.paper_tables``
+(``reproduce_paper_table``, ``network_sweep``) and ``analysis.timing.latency_tables``
+(``module_latency_table``, ``c2_latency_table``, ``network_latency_table``);
+``disagreement_lines`` puts a ``flops_vs_time_summary`` into sentences for the notebooks.
 """
 
 from __future__ import annotations
@@ -204,3 +205,22 @@ def latency_by_module_figure_static(table: pd.DataFrame, label_column: str = "mo
         axes[0].legend(fontsize=8)
     figure.suptitle(_latency_title(table, "Counted cost vs measured time"), fontsize=9)
     return figure
+
+
+def disagreement_lines(summary: pd.DataFrame, label_column: str, reference: str) -> list[str]:
+    """One sentence per label of a ``flops_vs_time_summary``: its MACs and times relative to
+    ``reference`` and whether it runs slower or faster than its MACs predict."""
+    lines = []
+    for _, row in summary.iterrows():
+        if row[label_column] == reference:
+            continue
+        factor = row["time_per_mac_vs_reference"]
+        verdict = (f"forward {factor:.1f}x slower than its MACs predict" if factor > 1
+                   else f"forward {1 / factor:.1f}x faster than its MACs predict")
+        lines.append(
+            f"{row[label_column]}: {row['gmacs_ratio']:.2f}x the MACs of {reference}, "
+            f"{row['fwd_ratio']:.2f}x its forward time, {row['fwd_bwd_ratio']:.2f}x its forward+backward "
+            f"time ({verdict}; {row['gmacs_per_s']:.0f} GMAC/s forward, "
+            f"{row['saved_activation_mb']:.3g} MiB saved for backward)"
+        )
+    return lines

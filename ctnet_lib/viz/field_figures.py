@@ -1,6 +1,6 @@
 """Figures of interaction fields and effective receptive fields (matplotlib and plotly).
 
-Inputs are the results of ``ctnet_lib.analysis.interaction_field`` (``InteractionField`` lists),
+Inputs are the results of ``ctnet_lib.analysis.fields.interaction_field`` (``InteractionField`` lists),
 ``field_table.growth_table`` and ``effective_receptive_field`` (``EffectiveReceptiveField``).
 The plotly figures embed no remote resources, so they render offline; the matplotlib figures are
 ``Figure`` objects outside pyplot's state (a notebook shows each once, where it is returned).
@@ -18,8 +18,8 @@ from matplotlib.colors import PowerNorm, to_hex
 from matplotlib.figure import Figure
 from plotly.subplots import make_subplots
 
-from ctnet_lib.analysis.effective_receptive_field import EffectiveReceptiveField
-from ctnet_lib.analysis.interaction_field import InteractionField
+from ctnet_lib.analysis.fields.effective_receptive_field import EffectiveReceptiveField
+from ctnet_lib.analysis.fields.interaction_field import InteractionField
 
 PANEL_INCHES = 3.0
 

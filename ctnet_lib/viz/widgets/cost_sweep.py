@@ -17,8 +17,8 @@ import pandas as pd
 from IPython.display import display
 from matplotlib.figure import Figure
 
-from ctnet_lib.analysis.formulas import divisors, network_cost, temporal_module_cost
-from ctnet_lib.analysis.latency import resnet50_stage_shapes
+from ctnet_lib.analysis.counting.formulas import divisors, network_cost, temporal_module_cost
+from ctnet_lib.analysis.timing.latency_tables import resnet50_stage_shapes
 from ctnet_lib.ops.factorisation import FactorisationError, prime_factor_count
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig
 from ctnet_lib.options import parse_kernels

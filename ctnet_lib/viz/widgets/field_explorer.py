@@ -14,9 +14,9 @@ from functools import partial
 import ipywidgets as widgets
 from IPython.display import display
 
-from ctnet_lib.analysis.channel_mixing import fibre_order
-from ctnet_lib.analysis.field_table import field_summary
-from ctnet_lib.analysis.interaction_field import InteractionField, interaction_fields
+from ctnet_lib.analysis.fields.channel_mixing import fibre_order
+from ctnet_lib.analysis.fields.field_table import field_summary
+from ctnet_lib.analysis.fields.interaction_field import InteractionField, interaction_fields
 from ctnet_lib.ops.factorisation import FactorisationError
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig
 from ctnet_lib.viz.field_figures import channel_matrix_figure, field_slices_figure, field_voxels_figure

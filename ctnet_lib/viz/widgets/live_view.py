@@ -11,7 +11,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ctnet_lib.analysis.formulas import divisors
+from ctnet_lib.analysis.counting.formulas import divisors
 from ctnet_lib.ops.module_registry import module_kinds
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig
 from ctnet_lib.options import parse_kernels

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 
-from ctnet_lib.analysis.channel_mixing import mixing_matrices
-from ctnet_lib.analysis.complexity import CONVENTIONS
-from ctnet_lib.analysis.formulas import ModuleCost, full_3d_conv_cost, temporal_module_cost
+from ctnet_lib.analysis.counting.complexity import CONVENTIONS
+from ctnet_lib.analysis.counting.formulas import ModuleCost, full_3d_conv_cost, temporal_module_cost
+from ctnet_lib.analysis.fields.channel_mixing import mixing_matrices
 from ctnet_lib.ops.channel_groups import channel_order
 from ctnet_lib.ops.factorisation import FactorisationError
 from ctnet_lib.ops.module_registry import baseline_kinds, ct_form

@@ -21,7 +21,7 @@ from functools import lru_cache
 import pandas as pd
 from torch import nn
 
-from ctnet_lib.analysis.complexity import CONVENTIONS, ComplexityReport, count_complexity
+from ctnet_lib.analysis.counting.complexity import CONVENTIONS, ComplexityReport, count_complexity
 from ctnet_lib.models import build_model
 from ctnet_lib.models.presets import ALL_BACKBONES
 from ctnet_lib.ops.module_registry import module_kind

@@ -16,8 +16,8 @@ from types import MappingProxyType
 
 import pandas as pd
 
-from ctnet_lib.analysis.complexity import count_complexity
-from ctnet_lib.analysis.formulas import network_cost
+from ctnet_lib.analysis.counting.complexity import count_complexity
+from ctnet_lib.analysis.counting.formulas import network_cost
 from ctnet_lib.models import build_model
 from ctnet_lib.models.presets import PRESETS, TEMPORAL_OPTIONS, model_config
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig

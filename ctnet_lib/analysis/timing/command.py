@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ctnet_lib.analysis.benchmark_suite import GROUPS, SuiteSettings, run_suite, suite_cases
+from ctnet_lib.analysis.timing.benchmark_cases import GROUPS, SuiteSettings, suite_cases
+from ctnet_lib.analysis.timing.benchmark_suite import run_suite
 from ctnet_lib.devices import resolve_device
 
 

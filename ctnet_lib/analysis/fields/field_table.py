@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from ctnet_lib.analysis.interaction_field import InteractionField, interaction_fields
+from ctnet_lib.analysis.fields.interaction_field import InteractionField, interaction_fields
 from ctnet_lib.ops.module_registry import PaperClaim, baseline_kinds, module_kind, module_kinds
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig
 

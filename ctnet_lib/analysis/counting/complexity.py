@@ -159,7 +159,7 @@ def count_complexity(
         warnings.warn(
             f"count_complexity cannot count {len(uncounted)} module(s), left out of the MACs: "
             f"{', '.join(uncounted[:5])}{', ...' if len(uncounted) > 5 else ''}; teach it their cost with "
-            "ctnet_lib.analysis.complexity.register_counter(type, counter)",
+            "ctnet_lib.analysis.counting.complexity.register_counter(type, counter)",
             stacklevel=2,
         )
     return ComplexityReport(tuple(layers), params, tuple(input_shape), convention, uncounted)

@@ -8,8 +8,8 @@ import json
 
 import pandas as pd
 
-from ctnet_lib.analysis.complexity import CONVENTIONS, count_complexity
-from ctnet_lib.analysis.paper_tables import PAPER_TOLERANCE_PCT, reproduce_paper_table
+from ctnet_lib.analysis.counting.complexity import CONVENTIONS, count_complexity
+from ctnet_lib.analysis.counting.paper_tables import PAPER_TOLERANCE_PCT, reproduce_paper_table
 from ctnet_lib.models import build_model, list_presets
 from ctnet_lib.models.presets import OPTIONS, model_config
 from ctnet_lib.options import parse_set_options
