@@ -16,21 +16,13 @@ from ctnet_lib.devices import PerDeviceChoice
 from ctnet_lib.models.imagenet_backbones import IMAGENET_BACKBONES, ImageNetBackbone
 from ctnet_lib.models.pretrained import load_imagenet_weights
 from ctnet_lib.models.resnet import BACKBONES, BackboneSpec
+from ctnet_lib.models.variants import DEFAULT_NUM_CLASSES, DEFAULT_NUM_FRAMES, FAMILIES
 from ctnet_lib.ops.conv_lowering import IMPLEMENTATION, set_conv_implementation
 from ctnet_lib.ops.memory_format import MEMORY_FORMAT
 from ctnet_lib.ops.recompute import parse_checkpointing
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig
 from ctnet_lib.options import parse_bool, parse_kernels, parse_last_sub_dim
 from ctnet_lib.validation import check_at_least
-
-FAMILIES: dict[str, dict[str, Any]] = {
-    "tsn": {"kind": "none"},
-    "c3d": {"kind": "c3d"},
-    "r2plus1d": {"kind": "r2plus1d"},
-    "csn": {"kind": "csn"},
-    "ctmodule": {"kind": "ct", "pwconv": False, "excitation": "none"},
-    "ctnet": {"kind": "ct", "pwconv": True, "excitation": "te"},
-}
 
 
 @dataclass(frozen=True)
@@ -45,8 +37,8 @@ class ModelPreset:
 # every backbone a preset can name: our video ResNets and the converted torchvision CNNs
 ALL_BACKBONES: dict[str, BackboneSpec | ImageNetBackbone] = {**BACKBONES, **IMAGENET_BACKBONES}
 PRESETS: dict[str, ModelPreset] = {
-    f"{family}_{backbone}": ModelPreset(f"{family}_{backbone}", backbone, temporal)
-    for family, temporal in FAMILIES.items()
+    family.preset(backbone): ModelPreset(family.preset(backbone), backbone, family.temporal)
+    for family in FAMILIES.values()
     for backbone in ALL_BACKBONES
 }
 
@@ -153,12 +145,13 @@ def model_config(name: str, **options: Any) -> ModelConfig:
     return ModelConfig(name, temporal, **{k: v for k, v in parsed.items() if k in MODEL_OPTIONS})
 
 
-def build_model(name: str, num_classes: int = 174, num_frames: int = 8, **options: Any) -> nn.Module:
+def build_model(name: str, num_classes: int = DEFAULT_NUM_CLASSES, num_frames: int = DEFAULT_NUM_FRAMES,
+                **options: Any) -> nn.Module:
     """A video model x: (N, 3, T, H, W) -> logits (N, num_classes) from preset ``name``.
 
-    ``options`` (see SPEC section 5): kind (a registered temporal-module kind, overriding the
-    preset's), num_sub_dims, last_sub_dim (int or 'balanced'), kernels
-    ('3,3'), connection, pwconv, excitation, variant ('paper' or 'release', see ``ops.variants``),
+    ``options`` (the table ``OPTIONS``; README "The library in one screen"): kind (a registered
+    temporal-module kind, overriding the preset's), num_sub_dims, last_sub_dim (int or 'balanced'),
+    kernels ('3,3'), connection, pwconv, excitation, variant ('paper' or 'release', see ``ops.variants``),
     replace (a rule of ``conv_selection``; default the backbone's), dropout, pretrained (path of a
     torchvision checkpoint of the backbone), implementation ('auto', 'native', 'lowered'), memory_format
     ('auto', 'contiguous', 'channels_last'), checkpointing. ``num_frames`` is the default clip length

@@ -30,6 +30,11 @@ class BackboneSpec:
     # first blocks of layer2-4 (2 x 2 x 2), leaves a 1 x 1 last feature map
     min_input_size: int = 32
 
+    @property
+    def widths(self) -> tuple[int, ...]:
+        """Inner width of each stage's bottlenecks: ``base_width`` doubled per stage (outputs 4x wider)."""
+        return tuple(self.base_width * 2**stage for stage in range(len(self.blocks_per_layer)))
+
     def conv_names(self, replace: str) -> tuple[str, ...]:
         """The 3x3 convs that rule ``replace`` (see ``select_blocks``) gives temporal modules; raises
         ValueError when it does not fit this ResNet."""
@@ -180,7 +185,7 @@ class VideoResNet(nn.Module):
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
         in_channels = 64
         for stage, (name, blocks) in enumerate(zip(LAYER_NAMES, backbone.blocks_per_layer, strict=True)):
-            width = backbone.base_width * 2**stage
+            width = backbone.widths[stage]
             layer = []
             for i in range(blocks):
                 stride = 2 if (i == 0 and stage > 0) else 1

@@ -12,6 +12,7 @@ from ctnet_lib.analysis.counting.complexity import CONVENTIONS, count_complexity
 from ctnet_lib.analysis.counting.paper_tables import PAPER_TOLERANCE_PCT, reproduce_paper_table
 from ctnet_lib.models import build_model, list_presets
 from ctnet_lib.models.presets import OPTIONS, model_config
+from ctnet_lib.models.variants import DEFAULT_NUM_CLASSES
 from ctnet_lib.options import parse_set_options
 from ctnet_lib.validation import check_at_least, check_clip_size
 
@@ -25,13 +26,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("preset", nargs="?", help=f"model preset, one of: {', '.join(list_presets())}")
     parser.add_argument(
         "--paper-table", action="store_true",
-        help="reproduce every complexity row of the paper (SPEC section 4) beside the paper's numbers "
+        help="reproduce every complexity row of the paper (Tables 2, 3 and 8) beside the paper's numbers "
         "and print the table (Markdown, or JSON with --json); ignores the other options",
     )
     parser.add_argument("--frames", type=int, default=8, help="frames per clip T (default 8)")
     parser.add_argument("--size", type=int, default=None,
                         help="input height and width, pixels (default the backbone's: 256, InceptionV3 299)")
-    parser.add_argument("--classes", type=int, default=174, help="number of classes (default 174)")
+    parser.add_argument("--classes", type=int, default=DEFAULT_NUM_CLASSES,
+                        help=f"number of classes (default {DEFAULT_NUM_CLASSES})")
     parser.add_argument(
         "--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
         help=f"model option, repeatable: {', '.join(OPTIONS)}",

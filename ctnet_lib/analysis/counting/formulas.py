@@ -24,6 +24,7 @@ from torch import nn
 from ctnet_lib.analysis.counting.complexity import CONVENTIONS, ComplexityReport, count_complexity
 from ctnet_lib.models import build_model
 from ctnet_lib.models.presets import ALL_BACKBONES
+from ctnet_lib.models.variants import DEFAULT_NUM_CLASSES
 from ctnet_lib.ops.module_registry import module_kind
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig, build_temporal_module
 
@@ -249,7 +250,7 @@ def replaced_layer_costs(
     config: TemporalModuleConfig,
     frames: int = 8,
     size: int = 256,
-    num_classes: int = 174,
+    num_classes: int = DEFAULT_NUM_CLASSES,
     backbone: str = "r50",
     replace: str | None = None,
     convention: str = "paper",
@@ -290,7 +291,7 @@ def network_cost(
     config: TemporalModuleConfig,
     frames: int = 8,
     size: int = 256,
-    num_classes: int = 174,
+    num_classes: int = DEFAULT_NUM_CLASSES,
     backbone: str = "r50",
     replace: str | None = None,
     convention: str = "paper",
@@ -307,7 +308,8 @@ def network_cost(
 
 
 def backbone_comparison(
-    config: TemporalModuleConfig, backbones: Sequence[str], frames: int = 8, num_classes: int = 174,
+    config: TemporalModuleConfig, backbones: Sequence[str], frames: int = 8,
+    num_classes: int = DEFAULT_NUM_CLASSES,
     convention: str = "paper",
 ) -> pd.DataFrame:
     """Each backbone at its own input size, plain (TSN) and with ``config``'s module under its default

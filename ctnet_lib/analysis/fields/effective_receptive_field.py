@@ -20,6 +20,7 @@ from ctnet_lib.checkpoint_io import read_state_dict
 from ctnet_lib.devices import resolve_device
 from ctnet_lib.models import build_model
 from ctnet_lib.models.pretrained import load_matching_weights
+from ctnet_lib.models.variants import DEFAULT_NUM_CLASSES
 
 AXES = ("t", "h", "w")
 
@@ -169,7 +170,7 @@ def preset_effective_receptive_field(
     state = read_state_dict(checkpoint) if checkpoint else None
     if state is not None and "fc.weight" not in state:
         raise ValueError(f"checkpoint {checkpoint} has no 'fc.weight'; is it a VideoResNet state dict?")
-    num_classes = 174 if state is None else state["fc.weight"].shape[0]
+    num_classes = DEFAULT_NUM_CLASSES if state is None else state["fc.weight"].shape[0]
     model = build_model(preset, num_classes=num_classes, num_frames=input_size[0], **options)
     if state is not None:
         load_matching_weights(model, state, str(checkpoint))

@@ -22,6 +22,7 @@ from ctnet_lib.devices import resolve_device
 from ctnet_lib.models import build_model
 from ctnet_lib.models.presets import RUNNING_CHOICES
 from ctnet_lib.models.resnet import FramesToClip
+from ctnet_lib.models.variants import BASELINE_FAMILY, FAMILIES, family_presets
 from ctnet_lib.ops.conv_lowering import set_conv_implementation
 from ctnet_lib.ops.memory_format import torch_memory_format
 from ctnet_lib.ops.recompute import CHECKPOINTING, parse_checkpointing
@@ -31,7 +32,9 @@ from ctnet_lib.validation import check_at_least
 BASELINE_MODULE = "2D 3x3 (TSN)"
 
 
-BASELINE_NETWORK = "TSN"
+BASELINE_NETWORK = BASELINE_FAMILY.label
+CTNET = FAMILIES["ctnet"]
+SMALL_CTNET = f"{CTNET.label} small"  # the small backbone's training step, for the data-loading target
 
 
 @dataclass(frozen=True)
@@ -65,8 +68,8 @@ class SuiteSettings:
 READABLE = {"implementation": "native", "memory_format": "contiguous"}
 
 
-NETWORKS = {"TSN": "tsn_r50", "R(2+1)D": "r2plus1d_r50", "CSN": "csn_r50", "CT-Module": "ctmodule_r50",
-            "CT-Net": "ctnet_r50"}
+# the networks measured: every variant on ResNet-50 but C3D (its dense 3x3x3 convolutions take minutes)
+NETWORKS = family_presets("r50", ("tsn", "r2plus1d", "csn", "ctmodule", "ctnet"))
 
 
 def suite_cases(settings: SuiteSettings) -> list[Case]:
@@ -75,13 +78,15 @@ def suite_cases(settings: SuiteSettings) -> list[Case]:
     cases += [Case("module", label, READABLE) for label in ("CT-Module", "CT-Net (PW+TE)")]
     cases += [Case("network", label, {"preset": preset}) for label, preset in NETWORKS.items()]
     cases += [
-        Case("network", "TSN", {"preset": "tsn_r50", "memory_format": "contiguous"}),
-        Case("network", "CT-Net", {"preset": "ctnet_r50", **READABLE}),
+        Case("network", BASELINE_NETWORK, {"preset": BASELINE_FAMILY.preset("r50"),
+                                           "memory_format": "contiguous"}),
+        Case("network", CTNET.label, {"preset": CTNET.preset("r50"), **READABLE}),
         # ways of training that leave inference as it is: their training step only
-        *(Case("network", "CT-Net", {"preset": "ctnet_r50", "checkpointing": level, "train_only": True})
+        *(Case("network", CTNET.label, {"preset": CTNET.preset("r50"), "checkpointing": level,
+                                        "train_only": True})
           for level in CHECKPOINTING if level != "none"),
-        Case("network", "CT-Net", {"preset": "ctnet_r50", "accumulate": 2, "train_only": True}),
-        Case("network", "CT-Net small", {"preset": "ctnet_small", "batch_size": 8, "train_only": True}),
+        Case("network", CTNET.label, {"preset": CTNET.preset("r50"), "accumulate": 2, "train_only": True}),
+        Case("network", SMALL_CTNET, {"preset": CTNET.preset("small"), "batch_size": 8, "train_only": True}),
     ]
     cases += [Case("data", backend, {"backend": backend}) for backend in ("decord", "pyav")]
     return cases
@@ -134,7 +139,7 @@ def run_network_case(case: Case, settings: SuiteSettings, device: torch.device) 
     the precision that training uses on ``device`` (fp32 on the CPU, AMP on CUDA); with ``accumulate``
     the step runs the batch as that many micro-batches whose gradients add up."""
     options = {k: case.options[k] for k in (*RUNNING_CHOICES, "checkpointing") if k in case.options}
-    model = build_model(case.options["preset"], num_classes=174, num_frames=settings.frames, **options)
+    model = build_model(case.options["preset"], num_frames=settings.frames, **options)  # the paper's head
     batch = case.options.get("batch_size", settings.batch_size)
     resolution = 32 if settings.quick else settings.resolution
     x = torch.randn(batch, 3, settings.frames, resolution, resolution, device=device)

@@ -10,9 +10,17 @@ from typing import Any
 
 import numpy as np
 
-from ctnet_lib.analysis.timing.benchmark_cases import BASELINE_MODULE, BASELINE_NETWORK, READABLE
+from ctnet_lib.analysis.timing.benchmark_cases import (
+    BASELINE_MODULE,
+    BASELINE_NETWORK,
+    CTNET,
+    READABLE,
+    SMALL_CTNET,
+)
+from ctnet_lib.ops.module_registry import module_kind
 from ctnet_lib.ops.recompute import CHECKPOINTING, parse_checkpointing
 
+R2PLUS1D, CT_MODULE = module_kind("r2plus1d").label, module_kind("ct").label  # module rows' labels
 
 def _is_plain(row: dict[str, Any]) -> bool:
     """Measured with the per-device running choices and without micro-batches (any checkpointing)."""
@@ -75,13 +83,13 @@ def _ratio(a: dict[str, Any] | None, b: dict[str, Any] | None, key: str, key_b: 
 
 def _worst_stage_ratio(rows: Sequence[dict[str, Any]], label: str) -> float:
     """The largest (module fwd+bwd / R(2+1)D's) over the stages."""
-    ratios = [_ratio(row, _default(rows, "module", "R(2+1)D", stage=row["stage"]), "fwd_bwd_ms")
+    ratios = [_ratio(row, _default(rows, "module", R2PLUS1D, stage=row["stage"]), "fwd_bwd_ms")
               for row in rows if row["group"] == "module" and row["label"] == label and _is_default(row)]
     return max(ratios) if ratios else float("nan")
 
 
 def _ctnet(rows: Sequence[dict[str, Any]], **match: Any) -> dict[str, Any] | None:
-    return _find(rows, "network", "CT-Net", **match)
+    return _find(rows, "network", CTNET.label, **match)
 
 
 def _ctnet_memory_ratio(checkpointing: str) -> Callable[[Sequence[dict[str, Any]]], float]:
@@ -89,28 +97,28 @@ def _ctnet_memory_ratio(checkpointing: str) -> Callable[[Sequence[dict[str, Any]
 
     def ratio(rows: Sequence[dict[str, Any]]) -> float:
         plain = [row for row in rows if _is_plain(row)]
-        return _ratio(_find(plain, "network", "CT-Net", checkpointing=checkpointing),
-                      _default(rows, "network", "TSN"), "peak_mem_mb")
+        return _ratio(_find(plain, "network", CTNET.label, checkpointing=checkpointing),
+                      _default(rows, "network", BASELINE_NETWORK), "peak_mem_mb")
 
     return ratio
 
 
 TARGETS = (
     Target("CT-Net-R50 training step / TSN-R50's", lambda r: _ratio(
-        _default(r, "network", "CT-Net"), _default(r, "network", "TSN"), "fwd_bwd_ms"), 0.90),
+        _default(r, "network", CTNET.label), _default(r, "network", BASELINE_NETWORK), "fwd_bwd_ms"), 0.90),
     Target("CT-Net-R50 inference / TSN-R50's", lambda r: _ratio(
-        _default(r, "network", "CT-Net"), _default(r, "network", "TSN"), "fwd_ms"), 0.87),
+        _default(r, "network", CTNET.label), _default(r, "network", BASELINE_NETWORK), "fwd_ms"), 0.87),
     Target("CT-Net-R50 training step / the readable implementation's", lambda r: _ratio(
-        _default(r, "network", "CT-Net"), _ctnet(r, **READABLE, forced=True), "fwd_bwd_ms"), 0.80),
+        _default(r, "network", CTNET.label), _ctnet(r, **READABLE, forced=True), "fwd_bwd_ms"), 0.80),
     Target("CT-Net-R50 peak training memory / TSN-R50's", _ctnet_memory_ratio("none"), 1.10),
     *(Target(f"CT-Net-R50 peak training memory with checkpointing={level} / TSN-R50's",
              _ctnet_memory_ratio(level), 1.10) for level in CHECKPOINTING if level != "none"),
-    Target("CT-Module fwd+bwd / R(2+1)D-Module's, worst stage", lambda r: _worst_stage_ratio(r, "CT-Module"),
+    Target("CT-Module fwd+bwd / R(2+1)D-Module's, worst stage", lambda r: _worst_stage_ratio(r, CT_MODULE),
            1.0),
     Target("CT-Net module fwd+bwd / R(2+1)D-Module's, worst stage",
            lambda r: _worst_stage_ratio(r, "CT-Net (PW+TE)"), 1.0),
     Target("data clips/s (decord, one thread) / ctnet_small training clips/s", lambda r: _ratio(
-        _find(r, "data", "decord"), _default(r, "network", "CT-Net small"), "clips_per_s",
+        _find(r, "data", "decord"), _default(r, "network", SMALL_CTNET), "clips_per_s",
         "train_clips_per_s"), 1.0, at_least=True),
 )
 

@@ -19,6 +19,9 @@ from ctnet_lib.analysis.counting.formulas import divisors
 from ctnet_lib.analysis.timing.measure import environment_info, measure
 from ctnet_lib.devices import resolve_device
 from ctnet_lib.models import build_model
+from ctnet_lib.models.block_selection import LAYER_NAMES
+from ctnet_lib.models.resnet import BACKBONES
+from ctnet_lib.models.variants import DEFAULT_NUM_CLASSES, family_presets
 from ctnet_lib.ops.conv_bn_act import conv3d
 from ctnet_lib.ops.module_registry import module_kinds
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig, build_temporal_module
@@ -31,14 +34,9 @@ MODULE_TYPES: dict[str, TemporalModuleConfig | None] = {
 }
 
 
-# Whole networks compared: label -> preset family (the backbone is appended).
-NETWORK_FAMILIES = {"TSN": "tsn", "C3D": "c3d", "R(2+1)D": "r2plus1d", "CSN": "csn", "CT-Module": "ctmodule",
-                    "CT-Net": "ctnet"}
-
-
 def network_presets(backbone: str = "r50") -> dict[str, tuple[str, dict[str, object]]]:
-    """label -> (preset, options) of every module family on ``backbone`` (r50, r101 or small)."""
-    return {label: (f"{family}_{backbone}", {}) for label, family in NETWORK_FAMILIES.items()}
+    """label -> (preset, options) of every model variant on ``backbone`` (r50, r101 or small)."""
+    return {label: (preset, {}) for label, preset in family_presets(backbone).items()}
 
 
 @dataclass(frozen=True)
@@ -66,9 +64,10 @@ def resnet50_stage_shapes(
             "a divisor of 64"
         )
     side = _half_up(_half_up(resolution))
+    widths = BACKBONES["r50"].widths
     shapes = []
     for stage in range(4):
-        shapes.append(StageShape(f"layer{stage + 1}", 64 * 2**stage // channel_divisor, frames, side, side))
+        shapes.append(StageShape(LAYER_NAMES[stage], widths[stage] // channel_divisor, frames, side, side))
         side = _half_up(side)
     return shapes
 
@@ -162,7 +161,7 @@ def network_latency_table(
     repeats: int = 3,
     warmup: int = 1,
     batch_size: int = 1,
-    num_classes: int = 174,
+    num_classes: int = DEFAULT_NUM_CLASSES,
 ) -> pd.DataFrame:
     """One row per network (label -> (preset, options)) on clips (batch_size, 3, frames, res, res);
     columns as ``module_latency_table`` with preset instead of stage shape fields."""

@@ -19,13 +19,14 @@ from matplotlib.figure import Figure
 
 from ctnet_lib.analysis.counting.formulas import divisors, network_cost, temporal_module_cost
 from ctnet_lib.analysis.timing.latency_tables import resnet50_stage_shapes
+from ctnet_lib.models.block_selection import LAYER_NAMES
 from ctnet_lib.ops.factorisation import FactorisationError, prime_factor_count
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig
 from ctnet_lib.options import parse_kernels
 from ctnet_lib.viz.widgets.live_view import STYLE, LiveView
 
 SWEEPS = ("C2", "K", "kernels")
-STAGES = ("layer1", "layer2", "layer3", "layer4")
+STAGES = LAYER_NAMES
 KERNEL_CHOICES = (1, 3, 5)
 
 
