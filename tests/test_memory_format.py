@@ -12,7 +12,8 @@ from ctnet_lib.ops.conv_bn_act import conv3d
 from ctnet_lib.ops.conv_lowering import lowerable
 from ctnet_lib.ops.excitation import apply_gate, average_pool
 from ctnet_lib.ops.memory_format import MEMORY_FORMAT, frames_in_memory_format
-from ctnet_lib.train import make_config
+from ctnet_lib.train import TrainConfig, make_config
+from ctnet_lib.train.config import config_from_dict
 from ctnet_lib.train.device import prepare_model
 from ctnet_lib.train.experiment import build_training_model
 
@@ -135,7 +136,12 @@ def test_prepare_model_stores_weights_in_the_format_the_frames_run_in():
     assert contiguous.conv1.weight.is_contiguous()
 
 
-def test_the_training_switch_channels_last_false_runs_contiguous_frames():
-    config = make_config("synthetic", model="tsn_small", channels_last=False)
+def test_one_option_decides_the_memory_format_and_old_configs_keep_theirs():
+    config = make_config("synthetic", model="tsn_small", model_options={"memory_format": "contiguous"})
     assert build_training_model(config, 6).memory_format == "contiguous"
     assert build_training_model(make_config("synthetic", model="tsn_small"), 6).memory_format == "auto"
+    assert "channels_last" not in TrainConfig.__dataclass_fields__
+    saved = {**make_config("synthetic", model="tsn_small").to_dict(), "channels_last": False}  # before
+    assert config_from_dict(saved).model_options == {"memory_format": "contiguous"}
+    saved["channels_last"] = True
+    assert config_from_dict(saved).model_options == {}

@@ -2,7 +2,14 @@
 exact resume, metrics logs, and multi-clip x multi-crop testing."""
 
 from ctnet_lib.train.checkpoint import load_checkpoint, save_checkpoint
-from ctnet_lib.train.config import RECIPES, TrainConfig, load_config_file, make_config, parameter_changes
+from ctnet_lib.train.config import (
+    RECIPES,
+    TrainConfig,
+    load_config_file,
+    make_config,
+    notebook_config,
+    parameter_changes,
+)
 from ctnet_lib.train.data_setup import DataSource, eval_dataset, resolve_data, train_dataset
 from ctnet_lib.train.engine import TrainResult, fit, seed_everything
 from ctnet_lib.train.evaluation import EvaluationResult, evaluate, fuse_views
@@ -43,6 +50,7 @@ __all__ = [
     "load_config_file",
     "load_trained_model",
     "make_config",
+    "notebook_config",
     "parameter_changes",
     "parameter_groups",
     "resolve_data",

@@ -14,13 +14,20 @@ from pathlib import Path
 from typing import Any
 
 from ctnet_lib.data.datasets import BAD_ITEMS
-from ctnet_lib.data.decoding import FIRST_FRAME_INDEX, FRAME_TEMPLATE
 from ctnet_lib.devices import resolve_device
 from ctnet_lib.io_utils import atomic_write_text
 from ctnet_lib.models import list_presets
 from ctnet_lib.models.presets import OPTIONS
 from ctnet_lib.options import parse_set_options
-from ctnet_lib.train.config import FLIPS, RECIPES, SAMPLINGS, VIEW_AVERAGES, load_config_file, make_config
+from ctnet_lib.train.config import (
+    DEFAULT_RECIPE,
+    FLIPS,
+    RECIPES,
+    SAMPLINGS,
+    VIEW_AVERAGES,
+    load_config_file,
+    make_config,
+)
 from ctnet_lib.train.distributed import distributed_session
 from ctnet_lib.train.experiment import (
     check_evaluation_options,
@@ -44,7 +51,7 @@ def _optional_float(text: str) -> float | None:
 
 # (flag, TrainConfig field, type, help); every flag defaults to "not given", so lower layers show through
 TRAIN_FLAGS: tuple[tuple[str, str, Any, str], ...] = (
-    ("--model", "model", str, "model preset (default ctnet_r50): " + ", ".join(list_presets())),
+    ("--model", "model", str, "model preset: " + ", ".join(list_presets())),
     ("--pretrained", "pretrained", str, "torchvision ImageNet ResNet checkpoint (.pth) to initialise from"),
     ("--data", "data", str, "'synthetic' (default: generated into a cache folder when missing) or 'lists'; "
      "--train-list implies 'lists'"),
@@ -53,59 +60,57 @@ TRAIN_FLAGS: tuple[tuple[str, str, Any, str], ...] = (
     ("--val-list", "val_list", str, "list file of validation videos"),
     ("--root", "root", str, "folder the list-file paths are relative to (default: the list file's folder)"),
     ("--class-file", "class_file", str, "classes.json with class names and flip partners"),
-    ("--frame-template", "frame_template", str, f"file names in frame folders (default {FRAME_TEMPLATE!r}; "
+    ("--frame-template", "frame_template", str, "file names in frame folders ("
      "e.g. 'img_{:05d}.jpg')"),
     ("--first-frame-index", "first_frame_index", int,
-     f"number of the first frame file (default {FIRST_FRAME_INDEX})"),
+     "number of the first frame file"),
     ("--num-classes", "num_classes", int, "number of classes (default: from the class file or the labels)"),
     ("--synthetic-dir", "synthetic_dir", str, "folder of the synthetic set (default $CTNET_CACHE_DIR or "
      "~/.cache/ctnet-lab)"),
-    ("--synthetic-classes", "synthetic_classes", int, "synthetic classes, even, 2-10 (default 8)"),
+    ("--synthetic-classes", "synthetic_classes", int, "synthetic classes, even, 2-10"),
     ("--synthetic-train-per-class", "synthetic_train_per_class", int, "synthetic training videos per class"),
     ("--synthetic-val-per-class", "synthetic_val_per_class", int, "synthetic validation videos per class"),
-    ("--synthetic-frames", "synthetic_frames", int, "frames per synthetic video (default 16)"),
-    ("--synthetic-size", "synthetic_size", int, "synthetic frame side in pixels (default 64)"),
-    ("--frames", "num_frames", int, "frames per clip T (default 8)"),
+    ("--synthetic-frames", "synthetic_frames", int, "frames per synthetic video"),
+    ("--synthetic-size", "synthetic_size", int, "synthetic frame side in pixels"),
+    ("--frames", "num_frames", int, "frames per clip T"),
     ("--sampling", "sampling", str, f"frame sampling, one of {SAMPLINGS} (TSN segments or strided window)"),
-    ("--dense-stride", "dense_stride", int, "frame step of dense windows (default 2)"),
-    ("--crop-size", "crop_size", int, "crop side in pixels (default 224)"),
+    ("--dense-stride", "dense_stride", int, "frame step of dense windows"),
+    ("--crop-size", "crop_size", int, "crop side in pixels"),
     ("--short-side", "short_side", _optional_int, "resize the short side to this first ('none': as decoded)"),
     ("--flip", "flip", str, f"horizontal flip, one of {FLIPS}; 'classes' swaps labels by the class file"),
     ("--epochs", "epochs", int, "training epochs"),
     ("--batch-size", "batch_size", int, "global batch of one optimiser step (summed over processes and "
      "micro-batches)"),
     ("--accumulate", "accumulate", int, "micro-batches per optimiser step, their gradients added up: each "
-     "holds batch-size / accumulate clips (less memory, the same update; default 1)"),
+     "holds batch-size / accumulate clips (less memory, the same update)"),
     ("--lr", "lr", float, "learning rate for --base-batch-size clips; the lr used is "
      "lr x batch_size / base_batch_size"),
-    ("--base-batch-size", "base_batch_size", int, "batch size that --lr refers to (default 64)"),
-    ("--momentum", "momentum", float, "SGD momentum (default 0.9)"),
+    ("--base-batch-size", "base_batch_size", int, "batch size that --lr refers to"),
+    ("--momentum", "momentum", float, "SGD momentum"),
     ("--weight-decay", "weight_decay", float, "weight decay (never on BatchNorm parameters and biases)"),
     ("--dropout", "dropout", float, "dropout before the classifier"),
     ("--warmup-epochs", "warmup_epochs", float, "linear warm-up epochs before the cosine decay"),
-    ("--fc-lr-multiplier", "fc_lr_multiplier", float, "lr multiplier of the classifier fc (default 5)"),
+    ("--fc-lr-multiplier", "fc_lr_multiplier", float, "lr multiplier of the classifier fc"),
     ("--clip-grad-norm", "clip_grad_norm", _optional_float,
-     "gradient-norm clip (default 20; 'none' to disable)"),
-    ("--label-smoothing", "label_smoothing", float, "label smoothing of the loss (default 0)"),
-    ("--test-clips", "test_clips", int, "clips per video in the final test (default 1)"),
-    ("--test-crops", "test_crops", int, "crops per clip in the final test, 1 or 3 (default 1)"),
+     "gradient-norm clip ('none' to disable)"),
+    ("--label-smoothing", "label_smoothing", float, "label smoothing of the loss"),
+    ("--test-clips", "test_clips", int, "clips per video in the final test"),
+    ("--test-crops", "test_crops", int, "crops per clip in the final test, 1 or 3"),
     ("--view-average", "view_average", str, f"how test views are fused, one of {VIEW_AVERAGES}"),
     ("--device", "device", str, "'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'"),
-    ("--workers", "workers", int, "data-loading worker processes per training process (default 2)"),
+    ("--workers", "workers", int, "data-loading worker processes per training process"),
     ("--threads", "threads", int, "CPU threads of torch per process (default: torch's choice)"),
-    ("--seed", "seed", int, "random seed (default 0)"),
+    ("--seed", "seed", int, "random seed"),
     ("--bad-items", "bad_items", str, f"an unreadable training video, one of {BAD_ITEMS}: stop with its "
      "list-file line (default), or skip it with a warning and count it in metrics.csv"),
     ("--min-frames", "min_frames", int, "refuse list items with fewer frames than this (the data check "
      "counts them; default: train on them, warning once and counting them in metrics.csv)"),
-    ("--run-dir", "run_dir", str, "folder for checkpoints and metrics (default runs/train)"),
+    ("--run-dir", "run_dir", str, "folder for checkpoints and metrics"),
 )
 TRAIN_SWITCHES: tuple[tuple[str, str, bool, str], ...] = (
     ("--freeze-backbone", "freeze_backbone", True, "freeze the pretrained 2D layers (default: train all)"),
     ("--cache-videos", "cache_videos", True, "keep decoded videos in memory (small data sets, --workers 0)"),
     ("--no-amp", "amp", False, "fp32 on CUDA too (default: bf16/fp16 mixed precision on CUDA)"),
-    ("--no-channels-last", "channels_last", False, "run the frames contiguous on every device (default: "
-     "channels-last where ops.memory_format chooses it)"),
     ("--no-resume", "resume", False, "start afresh even when run-dir holds a run (its files are first moved "
      "to run-dir/replaced-N; nothing is deleted)"),
     ("--no-check-data", "check_data", False, "do not probe every list-file item before training (default: "
@@ -114,9 +119,31 @@ TRAIN_SWITCHES: tuple[tuple[str, str, bool, str], ...] = (
 )
 
 
+class RecipeHelp(argparse.Action):
+    """``-h``: the help, each flag's default read from the recipe in force (``--recipe R`` given before
+    ``-h``, else the default recipe), so ``ctnet train --recipe synthetic -h`` shows that recipe's values."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="show this message (with the defaults of --recipe, when given first) and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        recipe = getattr(namespace, "recipe", None) or DEFAULT_RECIPE
+        defaults = make_config(recipe).to_dict()
+        for action in parser._actions:
+            if action.dest in defaults and defaults[action.dest] is not None and action.help:
+                shown = defaults[action.dest]
+                if isinstance(action, argparse._StoreConstAction):
+                    shown = "on" if shown != action.const else "off"
+                action.help = f"{action.help} [{recipe}: {shown}]".replace("%", "%%")
+        parser.print_help()
+        parser.exit()
+
+
 def _add_train_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "train",
+        "train", add_help=False,
         help="train a model of the zoo with the paper's recipe (CPU or CUDA+AMP, DDP under torchrun)",
         description=(
             "Train with SGD (momentum 0.9), linear warm-up then per-iteration cosine lr, no weight decay on "
@@ -127,9 +154,13 @@ def _add_train_parser(subparsers: argparse._SubParsersAction) -> None:
         ),
         epilog="Example: ctnet train --model ctnet_small --epochs 20 --crop-size 64 --short-side 64",
     )
+    parser.add_argument("-h", "--help", action=RecipeHelp)
     parser.add_argument("--recipe", choices=tuple(RECIPES), default=None,
-                        help="starting recipe: something (default) or kinetics (the paper's A.1), or "
-                        "synthetic (the training report's recipe for the built-in synthetic set)")
+                        help=f"starting recipe: something or kinetics (the paper's A.1), or synthetic (the "
+                        f"training report's recipe for the built-in synthetic set); default {DEFAULT_RECIPE}."
+                        " "
+                        "Each flag below shows its value in the recipe as [recipe: value]; give --recipe "
+                        "before -h to see another recipe's")
     parser.add_argument("--config", type=Path,
                         help="YAML file of TrainConfig fields (and optionally 'recipe')")
     parser.add_argument("--set", dest="model_options", action="append", default=[], metavar="KEY=VALUE",
@@ -189,7 +220,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def config_from_args(args: argparse.Namespace):
     """Recipe < config file < flags -> TrainConfig."""
     values: dict[str, Any] = load_config_file(args.config) if args.config else {}
-    recipe = args.recipe or values.pop("recipe", None) or "something"
+    recipe = args.recipe or values.pop("recipe", None) or DEFAULT_RECIPE
     values.pop("recipe", None)
     fields = {name for _, name, _, _ in TRAIN_FLAGS} | {name for _, name, _, _ in TRAIN_SWITCHES}
     values.update({name: value for name, value in vars(args).items() if name in fields})

@@ -28,13 +28,32 @@ from ctnet_lib.parsed_files import read_yaml_mapping
 from ctnet_lib.validation import check_at_least, check_field_types, check_in_range, field_type_problem
 
 __all__ = ["RECIPES", "TrainConfig", "config_from_dict", "load_config_file", "make_config",
-           "parameter_changes"]
+           "notebook_config", "parameter_changes"]
 
 SAMPLINGS = ("sparse", "dense")
 FLIPS = ("none", "plain", "classes")
 VIEW_AVERAGES = ("softmax", "logits")
 # where the videos are; 'none': the checkpoint records no data set (converted from the authors' release)
 DATA_KINDS = ("synthetic", "lists", "none")
+
+
+# The recipes of the paper (appendix A.1): batch, epochs, lr, dropout, weight decay, 10 warm-up epochs.
+RECIPES: dict[str, dict[str, Any]] = {
+    "something": {"batch_size": 64, "epochs": 45, "lr": 0.02, "dropout": 0.3, "weight_decay": 5e-4,
+                  "warmup_epochs": 10.0, "sampling": "sparse", "flip": "none"},
+    "kinetics": {"batch_size": 64, "epochs": 110, "lr": 0.01, "dropout": 0.5, "weight_decay": 1e-4,
+                 "warmup_epochs": 10.0, "sampling": "dense", "flip": "plain"},
+    # the built-in synthetic set on a laptop CPU, as the training report trains it: 6 order-only
+    # classes, 8 frames of 64x64, 12 epochs from scratch (where CT-Net separates what TSN cannot)
+    "synthetic": {"synthetic_classes": 6, "synthetic_train_per_class": 128, "synthetic_val_per_class": 16,
+                  "synthetic_frames": 16, "synthetic_size": 64, "num_frames": 8, "crop_size": 64,
+                  "short_side": 64, "crop_scales": (1.0, 0.875), "flip": "classes", "sampling": "sparse",
+                  "epochs": 12, "batch_size": 16, "base_batch_size": 16, "lr": 0.02, "warmup_epochs": 0.5,
+                  "dropout": 0.2, "weight_decay": 1e-4, "fc_lr_multiplier": 1.0, "workers": 0,
+                  "cache_videos": True},
+}
+DEFAULT_RECIPE = "something"  # the recipe ctnet train starts from; TrainConfig's defaults are its values
+_DEFAULT_RECIPE = RECIPES[DEFAULT_RECIPE]
 
 
 @dataclass(frozen=True)
@@ -62,26 +81,26 @@ class TrainConfig:
     synthetic_frames: int = DEFAULT_SETTINGS.num_frames  # frames per synthetic video
     synthetic_size: int = DEFAULT_SETTINGS.size  # synthetic frame side in pixels
     num_frames: int = 8  # frames per clip T
-    sampling: str = "sparse"  # 'sparse' (TSN segments) or 'dense' (strided window)
+    sampling: str = _DEFAULT_RECIPE["sampling"]  # 'sparse' (TSN segments) or 'dense' (strided window)
     dense_stride: int = 2  # frame step of dense windows
     crop_size: int = 224  # training and test crop side in pixels
     short_side: int | None = None  # resize the short side first (None: keep training frames as decoded)
     crop_scales: tuple[float, ...] = (1.0, 0.875, 0.75, 0.66)  # TSN multi-scale crop scales
-    flip: str = "none"  # 'none' | 'plain' (keep labels) | 'classes' (swap labels by the class file)
+    flip: str = _DEFAULT_RECIPE["flip"]  # 'none' | 'plain' (keep labels) | 'classes' (swap by the class file)
     cache_videos: bool = False  # keep decoded training videos in memory (small data sets, workers=0)
     check_data: bool = True  # before training, probe every item of the list files (paths, headers)
     bad_items: str = "fail"  # an unreadable training video: 'fail' (stop) or 'skip' (warn, count, go on)
     min_frames: int | None = None  # refuse training items with fewer frames (found by the data check)
     # optimisation (the Something-Something recipe of appendix A.1)
-    epochs: int = 45
-    batch_size: int = 64  # global batch of one optimiser step, over all processes and micro-batches
+    epochs: int = _DEFAULT_RECIPE["epochs"]
+    batch_size: int = _DEFAULT_RECIPE["batch_size"]  # clips per step, summed over processes, micro-batches
     accumulate: int = 1  # micro-batches (of batch_size / accumulate clips) per optimiser step
-    lr: float = 0.02  # at base_batch_size clips per step
-    base_batch_size: int = 64
+    lr: float = _DEFAULT_RECIPE["lr"]  # at base_batch_size clips per step
+    base_batch_size: int = _DEFAULT_RECIPE["batch_size"]
     momentum: float = 0.9
-    weight_decay: float = 5e-4  # not applied to BatchNorm parameters and biases
-    dropout: float = 0.3  # before the classifier
-    warmup_epochs: float = 10.0  # linear warm-up from warmup_start_factor * lr, then cosine
+    weight_decay: float = _DEFAULT_RECIPE["weight_decay"]  # not applied to BatchNorm parameters and biases
+    dropout: float = _DEFAULT_RECIPE["dropout"]  # before the classifier
+    warmup_epochs: float = _DEFAULT_RECIPE["warmup_epochs"]  # linear warm-up from warmup_start_factor * lr
     warmup_start_factor: float = 0.01
     min_lr_factor: float = 0.0  # the cosine ends at min_lr_factor * lr
     fc_lr_multiplier: float = 5.0  # the new classifier learns this much faster
@@ -94,7 +113,6 @@ class TrainConfig:
     # system
     device: str = "auto"  # 'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1'
     amp: bool = True  # mixed precision on CUDA (bf16 where supported, else fp16); fp32 on the CPU
-    channels_last: bool = True  # False: frames and weights contiguous on every device (memory_format)
     workers: int = 2  # DataLoader worker processes per training process
     threads: int | None = None  # CPU threads of torch (torch.set_num_threads); None: torch's default
     seed: int = 0
@@ -182,26 +200,11 @@ RANGES: dict[str, tuple[float, float, bool, bool]] = {
 }
 
 
-# The recipes of the paper (appendix A.1): batch, epochs, lr, dropout, weight decay, 10 warm-up epochs.
-RECIPES: dict[str, dict[str, Any]] = {
-    "something": {"batch_size": 64, "epochs": 45, "lr": 0.02, "dropout": 0.3, "weight_decay": 5e-4,
-                  "warmup_epochs": 10.0, "sampling": "sparse", "flip": "none"},
-    "kinetics": {"batch_size": 64, "epochs": 110, "lr": 0.01, "dropout": 0.5, "weight_decay": 1e-4,
-                 "warmup_epochs": 10.0, "sampling": "dense", "flip": "plain"},
-    # the built-in synthetic set on a laptop CPU, as the training report trains it: 6 order-only
-    # classes, 8 frames of 64x64, 12 epochs from scratch (where CT-Net separates what TSN cannot)
-    "synthetic": {"synthetic_classes": 6, "synthetic_train_per_class": 128, "synthetic_val_per_class": 16,
-                  "synthetic_frames": 16, "synthetic_size": 64, "num_frames": 8, "crop_size": 64,
-                  "short_side": 64, "crop_scales": (1.0, 0.875), "flip": "classes", "sampling": "sparse",
-                  "epochs": 12, "batch_size": 16, "base_batch_size": 16, "lr": 0.02, "warmup_epochs": 0.5,
-                  "dropout": 0.2, "weight_decay": 1e-4, "fc_lr_multiplier": 1.0, "workers": 0,
-                  "cache_videos": True},
-}
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(TrainConfig))
 
 
 def make_config(
-    recipe: str | None = "something", *, base: TrainConfig | None = None, **changes: Any
+    recipe: str | None = DEFAULT_RECIPE, *, base: TrainConfig | None = None, **changes: Any
 ) -> TrainConfig:
     """A config from a ``recipe`` of :data:`RECIPES` (or ``base``), with ``changes`` on top.
 
@@ -223,11 +226,23 @@ def make_config(
 def config_from_dict(values: Mapping[str, Any], source: str = "the saved config") -> TrainConfig:
     """The config saved in a checkpoint or a ``config.yaml``: fields it lacks (added to TrainConfig since)
     take their defaults; a field TrainConfig does not know raises ValueError naming ``source``."""
+    values = dict(values)
+    if values.pop("channels_last", True) is False:  # a field of earlier versions: now a model option
+        values["model_options"] = {"memory_format": "contiguous", **values.get("model_options", {})}
     unknown = sorted(set(values) - set(FIELD_NAMES))
     if unknown:
         raise ValueError(f"{source} has config fields this version of ctnet-lab does not know ({unknown}): "
                          "read it with the version that wrote it")
     return TrainConfig(**values)
+
+
+def notebook_config(recipe: str, parameters: Mapping[str, Any], **changes: Any) -> TrainConfig:
+    """The config of a notebook: ``recipe`` with every TrainConfig field among ``parameters`` (the
+    notebook's namespace after its parameters cell, e.g. ``globals()``; other names are ignored) applied
+    as :func:`parameter_changes` reads them, then ``changes`` (values the notebook derives, such as the
+    model to inspect)."""
+    declared = {name: parameters[name] for name in FIELD_NAMES if name in parameters}
+    return make_config(recipe, **{**parameter_changes(**declared), **changes})
 
 
 def parameter_changes(**values: Any) -> dict[str, Any]:

@@ -43,13 +43,10 @@ __all__ = [
 
 
 def build_training_model(config: TrainConfig, num_classes: int) -> nn.Module:
-    """``build_model(config.model, ...)`` with the config's dropout, pretrained weights and options
-    (``channels_last=False``: the model option ``memory_format='contiguous'``)."""
+    """``build_model(config.model, ...)`` with the config's dropout, pretrained weights and options."""
     options = dict(config.model_options)
     if config.pretrained:
         options["pretrained"] = config.pretrained
-    if not config.channels_last:
-        options["memory_format"] = "contiguous"
     return build_model(config.model, num_classes=num_classes, num_frames=config.num_frames,
                        dropout=config.dropout, **options)
 
