@@ -10,7 +10,7 @@ import pytest
 from ctnet_lib.reports.notebooks import declared_parameters, parameter_defaults
 from ctnet_lib.reports.runner import resolve_kernel
 from ctnet_lib.reports.suite import plan_reports, run_suite
-from ctnet_lib.train import RECIPES, make_config, parameter_changes
+from ctnet_lib.train import RECIPES, make_config, notebook_config, parameter_changes
 from ctnet_lib.train.engine import RESUMABLE_CHANGES, check_resumable
 from ctnet_lib.viz.complexity_figures import gmacs_by_stage
 
@@ -64,7 +64,7 @@ def built_config(path: Path, name: str):
                    for node in ast.parse(cell.source).body
                    if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == name]
     namespace = {**parameter_defaults(path), "make_config": make_config,
-                 "parameter_changes": parameter_changes}
+                 "parameter_changes": parameter_changes, "notebook_config": notebook_config}
     exec(compile(ast.Module([statement], []), str(path), "exec"), namespace)
     return namespace[name]
 
