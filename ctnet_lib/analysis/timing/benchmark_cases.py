@@ -16,7 +16,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from ctnet_lib.analysis.timing.latency_tables import MODULE_TYPES, build_probe_module, resnet50_stage_shapes
+from ctnet_lib.analysis.timing.latency_tables import (
+    CTNET_MODULE,
+    MODULE_TYPES,
+    PLAIN_MODULE,
+    build_probe_module,
+    resnet50_stage_shapes,
+)
 from ctnet_lib.analysis.timing.measure import MIB, flushed_denormals, measure, time_call
 from ctnet_lib.devices import resolve_device
 from ctnet_lib.models import build_model
@@ -25,11 +31,12 @@ from ctnet_lib.models.resnet import FramesToClip
 from ctnet_lib.models.variants import BASELINE_FAMILY, FAMILIES, family_presets
 from ctnet_lib.ops.conv_lowering import set_conv_implementation
 from ctnet_lib.ops.memory_format import torch_memory_format
+from ctnet_lib.ops.module_registry import module_kind
 from ctnet_lib.ops.recompute import CHECKPOINTING, parse_checkpointing
 from ctnet_lib.train.device import choose_precision, prepare_model
 from ctnet_lib.validation import check_at_least
 
-BASELINE_MODULE = "2D 3x3 (TSN)"
+BASELINE_MODULE = PLAIN_MODULE
 
 
 BASELINE_NETWORK = BASELINE_FAMILY.label
@@ -75,7 +82,7 @@ NETWORKS = family_presets("r50", ("tsn", "r2plus1d", "csn", "ctmodule", "ctnet")
 def suite_cases(settings: SuiteSettings) -> list[Case]:
     """Every case of the suite, baselines first."""
     cases = [Case("module", label, {"implementation": "auto"}) for label in MODULE_TYPES]
-    cases += [Case("module", label, READABLE) for label in ("CT-Module", "CT-Net (PW+TE)")]
+    cases += [Case("module", label, READABLE) for label in (module_kind("ct").label, CTNET_MODULE)]
     cases += [Case("network", label, {"preset": preset}) for label, preset in NETWORKS.items()]
     cases += [
         Case("network", BASELINE_NETWORK, {"preset": BASELINE_FAMILY.preset("r50"),

@@ -21,16 +21,18 @@ from ctnet_lib.devices import resolve_device
 from ctnet_lib.models import build_model
 from ctnet_lib.models.block_selection import LAYER_NAMES
 from ctnet_lib.models.resnet import BACKBONES
-from ctnet_lib.models.variants import DEFAULT_NUM_CLASSES, family_presets
+from ctnet_lib.models.variants import BASELINE_FAMILY, DEFAULT_NUM_CLASSES, FAMILIES, family_presets
 from ctnet_lib.ops.conv_bn_act import conv3d
 from ctnet_lib.ops.module_registry import module_kinds
 from ctnet_lib.ops.temporal_modules import TemporalModuleConfig, build_temporal_module
 
 # Module types compared at each stage; None is the plain 2D 3x3 conv that the temporal module replaces.
+PLAIN_MODULE = f"2D 3x3 ({BASELINE_FAMILY.label})"
+CTNET_MODULE = f"{FAMILIES['ctnet'].label} (PW+TE)"
 MODULE_TYPES: dict[str, TemporalModuleConfig | None] = {
-    "2D 3x3 (TSN)": None,
+    PLAIN_MODULE: None,
     **{kind.label: TemporalModuleConfig(kind=kind.name) for kind in module_kinds()},
-    "CT-Net (PW+TE)": TemporalModuleConfig(kind="ct", pwconv=True, excitation="te"),
+    CTNET_MODULE: TemporalModuleConfig(**FAMILIES["ctnet"].temporal),
 }
 
 
