@@ -59,8 +59,23 @@ class LayerCost:
     counted: bool = True  # False: a module the counter does not know (its macs are 0 here, not measured)
 
 
+class InUnits:
+    """``gmacs`` and ``params_m`` of a cost that has ``macs`` and ``params`` (counts)."""
+
+    macs: int
+    params: int
+
+    @property
+    def gmacs(self) -> float:
+        return self.macs / 1e9
+
+    @property
+    def params_m(self) -> float:
+        return self.params / 1e6
+
+
 @dataclass(frozen=True)
-class ComplexityReport:
+class ComplexityReport(InUnits):
     """Per-layer costs of one forward pass of ``input_shape`` (batch 1 = per clip); ``uncounted`` names
     the modules whose cost is unknown (``'name (Type)'``), so ``macs`` leaves them out."""
 
@@ -73,14 +88,6 @@ class ComplexityReport:
     @property
     def macs(self) -> int:
         return sum(layer.macs for layer in self.layers)
-
-    @property
-    def gmacs(self) -> float:
-        return self.macs / 1e9
-
-    @property
-    def params_m(self) -> float:
-        return self.params / 1e6
 
     @property
     def table(self) -> pd.DataFrame:

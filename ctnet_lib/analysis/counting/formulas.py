@@ -21,7 +21,7 @@ from functools import lru_cache
 import pandas as pd
 from torch import nn
 
-from ctnet_lib.analysis.counting.complexity import CONVENTIONS, ComplexityReport, count_complexity
+from ctnet_lib.analysis.counting.complexity import CONVENTIONS, ComplexityReport, InUnits, count_complexity
 from ctnet_lib.models import build_model
 from ctnet_lib.models.presets import ALL_BACKBONES
 from ctnet_lib.models.variants import DEFAULT_NUM_CLASSES
@@ -216,21 +216,13 @@ def c2_cost_curve(
 
 
 @dataclass(frozen=True)
-class NetworkCost:
+class NetworkCost(InUnits):
     """Whole-network cost from formulas: the 2D network's hook count with each replaced 3x3 swapped;
     ``replaced`` names the blocks (the replaced convs' parents)."""
 
     macs: int
     params: int
     replaced: tuple[str, ...]
-
-    @property
-    def gmacs(self) -> float:
-        return self.macs / 1e9
-
-    @property
-    def params_m(self) -> float:
-        return self.params / 1e6
 
 
 @dataclass(frozen=True)
