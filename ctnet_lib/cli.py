@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "ctnet_lib.analysis.benchmark_command",
     "ctnet_lib.data.command",
     "ctnet_lib.train.command",
+    "ctnet_lib.train.ablation_command",
     "ctnet_lib.explain.command",
 )
 

@@ -144,7 +144,9 @@ def _halves(num_frames: int) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(2 * s, 0, 1), np.clip(2 * s - 1, 0, 1)
 
 
-def _place(rng: np.random.Generator, size: int, tracks: list[_Track], reference: list[_Track]) -> list[_Track]:
+def _place(
+    rng: np.random.Generator, size: int, tracks: list[_Track], reference: list[_Track]
+) -> list[_Track]:
     """Shift every track by one random offset that keeps all shapes of ``reference`` (the pair's first
     class, drawn from the same random numbers) inside the frame where possible, so both classes of a
     pair are placed alike."""
