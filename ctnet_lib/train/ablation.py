@@ -50,13 +50,13 @@ _LOCAL_FIELDS = ("train_list", "val_list", "root", "class_file", "synthetic_dir"
 class AblationStudy:
     """The data and the recipe every cell shares (the reasons for each value: the README)."""
 
-    data: HardSyntheticSettings = field(default_factory=lambda: HardSyntheticSettings(num_frames=16, size=48))
+    data: HardSyntheticSettings = field(default_factory=lambda: HardSyntheticSettings(num_frames=16, size=32))
     train_per_class: int = 48
-    val_per_class: int = 16
+    val_per_class: int = 12
     # TrainConfig fields of the recipe (the rest keep TrainConfig's defaults)
     recipe: Mapping[str, Any] = field(default_factory=lambda: {
-        "num_frames": 8, "sampling": "sparse", "crop_size": 48, "short_side": 48, "crop_scales": (1.0, 0.875),
-        "flip": "plain", "epochs": 6, "batch_size": 16, "base_batch_size": 16, "lr": 0.02,
+        "num_frames": 4, "sampling": "sparse", "crop_size": 32, "short_side": 32, "crop_scales": (1.0, 0.875),
+        "flip": "plain", "epochs": 4, "batch_size": 16, "base_batch_size": 16, "lr": 0.02,
         "warmup_epochs": 0.5, "dropout": 0.2, "weight_decay": 1e-4, "fc_lr_multiplier": 1.0,
         "cache_videos": True, "workers": 0, "threads": 2, "check_data": False,
     })
@@ -95,6 +95,15 @@ class Cell:
     @property
     def stem(self) -> str:
         return f"{self.name}-seed{self.seed}"
+
+    @classmethod
+    def parse(cls, text: str) -> Cell:
+        """``'ctnet-seed0'`` -> ``Cell('ctnet', 0)``; ValueError names the text and the form."""
+        name, sep, seed = text.strip().rpartition("-seed")
+        if not sep or not seed.isdigit():
+            raise ValueError(f"cell {text!r} is not <configuration>-seed<S> (for example 'ctnet-seed0')")
+        ablation_config(name)
+        return cls(name, int(seed))
 
 
 def cells(study: AblationStudy = STUDY, only: Sequence[str] | None = None,
