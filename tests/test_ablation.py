@@ -94,3 +94,11 @@ def test_a_bad_configuration_name_is_one_line_and_exit_2(capsys):
     assert main(["ablate", "--only", "ctnett", "--list"]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "'ctnett'" in error and "ctnet" in error
+
+
+def test_cell_parse_reads_name_and_seed_and_names_a_bad_text():
+    assert Cell.parse("ctmodule_k3-seed2") == Cell("ctmodule_k3", 2)
+    with pytest.raises(ValueError, match="<configuration>-seed<S>"):
+        Cell.parse("ctnet")
+    with pytest.raises(ValueError, match="unknown ablation configuration 'ctnett'"):
+        Cell.parse("ctnett-seed0")

@@ -5,11 +5,15 @@ import json
 import pytest
 
 from ctnet_lib.analysis.ablation_results import (
+    all_ordering_verdicts,
     load_results,
     missing_cells,
     ordering_sentences,
     ordering_verdicts,
+    rerun_comparison,
+    status_text,
     sub_table_summary,
+    summary_sentences,
     summary_table,
 )
 from ctnet_lib.models.ablations import ABLATION_CONFIGS
@@ -92,3 +96,22 @@ def test_a_foreign_json_is_named(tmp_path):
     (tmp_path / "other.json").write_text("{}")
     with pytest.raises(ValueError, match=r"other\.json is not a result of `ctnet ablate`"):
         load_results(tmp_path)
+
+
+def test_status_and_summary_say_what_is_done_and_what_holds(results):
+    status = status_text(results, (0,))
+    assert status.startswith("5 of 13 cells done") and "ctnet-seed0" in status and "c3d-seed0" not in status
+    sentences = summary_sentences(results, all_ordering_verdicts(results))
+    assert "R(2+1)D 80.0 ± 0.5 % (n=3)" in sentences[0] and "TSN" in sentences[1]
+    assert "24 orderings in Table 2a/b/c/g: 4 hold, 1 are reversed, 1 are within the seed spread, " \
+        "18 are not judged yet" in sentences[-1]
+    empty = results.iloc[:0]
+    assert summary_sentences(empty, all_ordering_verdicts(empty))[0].startswith("No results")
+
+
+def test_rerun_comparison_gives_the_per_epoch_differences(tmp_path):
+    curves = {"epoch": [1, 2], "top1": [10.0, 20.0], "train_loss": [2.0, 1.5]}
+    (tmp_path / "a.json").write_text(json.dumps({"curves": curves}))
+    (tmp_path / "b.json").write_text(json.dumps({"curves": {**curves, "top1": [10.0, 21.0]}}))
+    frame = rerun_comparison(tmp_path / "a.json", tmp_path / "b.json")
+    assert list(frame["top1_diff"]) == [0.0, 1.0] and list(frame["train_loss_diff"]) == [0.0, 0.0]

@@ -51,12 +51,12 @@ class AblationStudy:
     """The data and the recipe every cell shares (the reasons for each value: the README)."""
 
     data: HardSyntheticSettings = field(default_factory=lambda: HardSyntheticSettings(num_frames=16, size=32))
-    train_per_class: int = 48
+    train_per_class: int = 96
     val_per_class: int = 12
     # TrainConfig fields of the recipe (the rest keep TrainConfig's defaults)
     recipe: Mapping[str, Any] = field(default_factory=lambda: {
         "num_frames": 4, "sampling": "sparse", "crop_size": 32, "short_side": 32, "crop_scales": (1.0, 0.875),
-        "flip": "plain", "epochs": 5, "batch_size": 16, "base_batch_size": 16, "lr": 0.01,
+        "flip": "plain", "epochs": 5, "batch_size": 16, "base_batch_size": 16, "lr": 0.005,
         "warmup_epochs": 1.0, "dropout": 0.2, "weight_decay": 1e-4, "fc_lr_multiplier": 1.0,
         "cache_videos": True, "workers": 0, "threads": 2, "check_data": False,
     })
