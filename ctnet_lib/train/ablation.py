@@ -56,8 +56,8 @@ class AblationStudy:
     # TrainConfig fields of the recipe (the rest keep TrainConfig's defaults)
     recipe: Mapping[str, Any] = field(default_factory=lambda: {
         "num_frames": 4, "sampling": "sparse", "crop_size": 32, "short_side": 32, "crop_scales": (1.0, 0.875),
-        "flip": "plain", "epochs": 5, "batch_size": 16, "base_batch_size": 16, "lr": 0.005,
-        "warmup_epochs": 1.0, "dropout": 0.2, "weight_decay": 1e-4, "fc_lr_multiplier": 1.0,
+        "flip": "plain", "epochs": 20, "batch_size": 16, "base_batch_size": 16, "lr": 0.005,
+        "warmup_epochs": 2.0, "dropout": 0.2, "weight_decay": 1e-4, "fc_lr_multiplier": 1.0,
         "cache_videos": True, "workers": 0, "threads": 2, "check_data": False,
     })
     seeds: tuple[int, ...] = (0, 1, 2)
