@@ -164,10 +164,12 @@ def _machine() -> dict[str, Any]:
 def cell_config(cell: Cell, study: AblationStudy, work_dir: str | Path, data_dir: str | Path | None,
                 device: str = "cpu", progress: bool = False) -> TrainConfig:
     """The TrainConfig of ``cell``: the study's recipe on the hard set (generated into ``data_dir``,
-    default a cache folder), the configuration's preset and options, the cell's seed."""
+    default a cache folder named by the set's settings and size), the configuration's preset and
+    options, the cell's seed."""
     row = ablation_config(cell.name)
     folder = Path(data_dir) if data_dir else default_cache_dir() / (
-        f"synthetic-hard-t{study.data.num_frames}-s{study.data.size}-seed{study.data.seed}")
+        f"synthetic-hard-t{study.data.num_frames}-s{study.data.size}-seed{study.data.seed}"
+        f"-n{study.train_per_class}-{study.val_per_class}")  # one folder per size: lists hold the counts
     files = generate_hard_synthetic_dataset(folder, study.train_per_class, study.val_per_class, study.data)
     return make_config(None, **study.recipe, model=row.preset, model_options=dict(row.options),
                        data="lists", train_list=str(files.train_list), val_list=str(files.val_list),
