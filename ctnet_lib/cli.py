@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "ctnet_lib.data.command",
     "ctnet_lib.train.command",
     "ctnet_lib.train.convert_command",
+    "ctnet_lib.train.ablation_command",
     "ctnet_lib.explain.command",
 )
 
