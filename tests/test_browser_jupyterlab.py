@@ -86,6 +86,23 @@ def lab_url(tmp_path):
         print(f"JupyterLab log: {tmp_path / 'server.log'}")
 
 
+def run_all_cells(page, attempts: int = 10) -> None:
+    """Run > Run All Cells, again while no cell has started: until the kernel's session is ready the
+    command is disabled and a click on it does nothing (seen: the kernel idle for the whole wait)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    started = page.locator(".jp-InputPrompt", has_text=re.compile(r"\[(\*|\d+)\]"))
+    for _ in range(attempts):
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Run$")).click()
+        page.locator(".lm-Menu .lm-Menu-itemLabel", has_text=re.compile("^Run All Cells$")).click()
+        try:
+            started.first.wait_for(timeout=30_000)
+            return
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")  # close the menu if the click left it open
+    raise AssertionError(f"Run All Cells started no cell in {attempts} tries")
+
+
 def test_run_all_then_move_the_explorer_slider(browser, lab_url, tmp_path):  # noqa: F811
     from playwright.sync_api import expect  # here: without playwright the browser fixture has skipped
 
@@ -95,8 +112,7 @@ def test_run_all_then_move_the_explorer_slider(browser, lab_url, tmp_path):  # n
         page.goto(f"{lab_url}lab/tree/{NOTEBOOK}.ipynb", wait_until="domcontentloaded", timeout=120_000)
         page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for(timeout=180_000)
         page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.click()  # the notebook has the focus
-        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Run$")).click()
-        page.locator(".lm-Menu .lm-Menu-itemLabel", has_text=re.compile("^Run All Cells$")).click()
+        run_all_cells(page)
 
         explorer = page.locator(EXPLORER)
         # the cells run, the explorer is drawn: 10x what the notebook needs alone on the 2-core machine
