@@ -11,7 +11,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -61,12 +60,6 @@ def page_without_network(browser, local: Sequence[str], width: int = 1280, heigh
 
     page.route(lambda url: not url.startswith(tuple(local)), abort)
     return page, blocked
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def jupyter_env(root: Path) -> dict[str, str]:

@@ -6,8 +6,8 @@ import os
 
 import pytest
 import torch
-import torch.distributed as dist
-from test_train_ddp import free_port, run_ranks, set_rank_environment
+from ports import free_port
+from test_train_ddp import run_ranks, set_rank_environment
 from test_train_engine import brightness_clips
 from test_train_resume import NoisyClips
 from torch import nn
@@ -15,6 +15,7 @@ from torch import nn
 import ctnet_lib.train.engine as engine
 from ctnet_lib.train import fit, load_checkpoint, make_config
 from ctnet_lib.train.device import Precision
+from ctnet_lib.train.distributed import leave_process_group
 
 
 class NoBatchNormNet(nn.Module):
@@ -94,7 +95,7 @@ def train_ddp_rank(rank: int, world_size: int, port: int, folder: str) -> None:
     torch.set_num_threads(1)
     model = trained(os.path.join(folder, "ddp"), accumulate=2)
     torch.save(model.state_dict(), os.path.join(folder, f"rank{rank}.pt"))
-    dist.destroy_process_group()
+    leave_process_group()
 
 
 @pytest.mark.slow

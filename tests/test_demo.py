@@ -20,7 +20,6 @@ from browser_support import (  # noqa: F401 - browser is a fixture
     LOCAL_SERVER,
     REPO,
     browser,
-    free_port,
     jupyter_env,
     keep_screenshot,
     page_without_network,
@@ -29,6 +28,7 @@ from browser_support import (  # noqa: F401 - browser is a fixture
     stop_server,
     wait_until_laid_out,
 )
+from ports import free_port
 
 pytestmark = [pytest.mark.slow]
 

@@ -5,7 +5,6 @@ writes checkpoints and metrics; an error on one rank ends both promptly with the
 import contextlib
 import json
 import os
-import socket
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from ports import free_port
 from test_train_command import parse
 from test_train_engine import TinyVideoNet, brightness_clips
 from torch.utils.data import TensorDataset
@@ -22,18 +22,13 @@ import ctnet_lib.train.command as command
 import ctnet_lib.train.engine as engine
 import ctnet_lib.train.experiment as experiment
 from ctnet_lib.train import fit, load_checkpoint, make_config, resolve_data
+from ctnet_lib.train.distributed import leave_process_group
 
 # collectives of the failure test give up after this; agreeing on an error takes a second or two, so a
 # rank that reports the other rank's error (not a gloo time-out) shows they agreed
 GROUP_TIMEOUT_S = 120
 # how long two ranks may take before a test ends them and fails: 10x what a loaded 2-core machine needs
 RANKS_DEADLINE_S = 600
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def set_rank_environment(rank: int, world_size: int, port: int) -> None:
@@ -71,7 +66,7 @@ def train_one_rank(rank: int, world_size: int, port: int, folder: str) -> None:
     result = fit(model, brightness_clips(32), brightness_clips(10, seed=1), config)
     torch.save({"weights": model.state_dict(), "top1": result.last_evaluation.top1},
                os.path.join(folder, f"rank{rank}.pt"))
-    dist.destroy_process_group()
+    leave_process_group()
 
 
 @pytest.mark.slow
@@ -109,7 +104,7 @@ def fail_on_one_rank(rank: int, world_size: int, port: int, folder: str, case: s
     except Exception as error:
         outcome = f"{type(error).__name__}: {error}"
     Path(folder, f"rank{rank}.json").write_text(json.dumps({"error": outcome}))
-    dist.destroy_process_group()
+    leave_process_group()
 
 
 @pytest.mark.slow
