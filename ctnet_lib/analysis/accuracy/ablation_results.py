@@ -175,6 +175,13 @@ def summary_sentences(results: pd.DataFrame, verdicts: pd.DataFrame, metric: str
         f"Of the paper's {len(verdicts)} orderings in Table 2a/b/c/g: {counts.get('holds', 0)} hold, "
         f"{counts.get('reversed', 0)} are reversed, {counts.get('within the seed spread', 0)} are within the "
         f"seed spread, {counts.get('too few seeds', 0)} are not judged yet (fewer than 2 seeds).")
+    judged = len(verdicts) - counts.get("too few seeds", 0)
+    if judged:
+        chance = math.erfc(RESOLVED_SE / math.sqrt(2))  # two-sided normal tail beyond RESOLVED_SE
+        sentences.append(
+            f"With no real difference behind it, a comparison crosses {RESOLVED_SE:g} standard errors about "
+            f"{100 * chance:.1f} % of the time: of the {judged} judged, about {judged * chance:.1f} would "
+            "hold or be reversed by chance alone.")
     return sentences
 
 
