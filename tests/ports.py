@@ -15,7 +15,7 @@ def free_port() -> int:
     """A free port below the kernel's ephemeral range. An ephemeral port (what binding port 0 returns)
     can be taken by any outgoing connection between this check and the server's bind, and a client that
     connects before the server listens can be given it as its own source port and connect to itself
-    (TCP simultaneous open): a DDP rank did, and ended with SIGABRT at start-up."""
+    (TCP simultaneous open). Neither can happen to a port outside that range."""
     low = EPHEMERAL_PORTS_START
     if EPHEMERAL_PORT_RANGE_FILE.is_file():
         low = int(EPHEMERAL_PORT_RANGE_FILE.read_text().split()[0])
