@@ -17,7 +17,9 @@ COMMAND_MODULES = (
     "ctnet_lib.train.command",
     "ctnet_lib.train.convert_command",
     "ctnet_lib.train.ablation_command",
+    "ctnet_lib.train.zoo_command",
     "ctnet_lib.explain.command",
+    "ctnet_lib.viz.figure3_command",
 )
 
 

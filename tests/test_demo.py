@@ -5,8 +5,9 @@ output (status and steps table). Requests that would leave the machine are block
 Voila runs as the Makefile's demo target runs it, from a temporary copy of the repository's layout
 (``notebooks/demo/explorers.ipynb`` and ``voila.json``), so the demo's runs (``../../runs/demo``), the
 synthetic set and the Jupyter/IPython folders all land in ``tmp_path``. The server is polled on a static
-file: Voila runs the notebook, training the saliency models, in a new kernel for every request of the
-notebook's page, so polling the page itself would leave kernels training in the background.
+file: Voila runs the notebook (loading the zoo's saliency models, tests/test_demo_zoo.py checks that
+nothing is trained) in a new kernel for every request of the notebook's page, so polling the page itself
+would leave kernels running in the background.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ pytestmark = [pytest.mark.slow]
 VOILA = os.path.join(os.path.dirname(sys.executable), "voila")
 DEMO = "notebooks/demo/explorers.ipynb"
 EXPLORERS = 3  # module, receptive field, saliency
-RUN_TIMEOUT_MS = 420_000  # every cell of the demo, its first training of the saliency models included
+RUN_TIMEOUT_MS = 420_000  # every cell of the demo on a busy CI machine (about a minute on 2 free cores)
 # Voila's lab template links Font Awesome's CSS from a CDN although voila.js bundles the same icons: the
 # only requests that may be blocked, and the page works without them
 REDUNDANT_CDN = "https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@"
@@ -68,7 +69,7 @@ def test_demo_explorers_render_and_respond(browser, demo_url, tmp_path):  # noqa
     screenshot = tmp_path / "demo-1280x800.png"
     try:
         page.goto(demo_url, wait_until="commit", timeout=60_000)  # the page streams while the cells run
-        # Voila shows the page once every cell has run (training included), then draws the widgets
+        # Voila shows the page once every cell has run, then draws the widgets
         expect(page.locator("#rendered_cells")).to_be_visible(timeout=RUN_TIMEOUT_MS)
         expect(page.locator(".widget-tab")).to_have_count(EXPLORERS, timeout=60_000)
         field_explorer = page.locator(".widget-hbox:has(> .widget-tab)", has_text="after step")

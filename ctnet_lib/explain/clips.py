@@ -20,8 +20,9 @@ from ctnet_lib.data import (
     read_sampled_frames,
 )
 from ctnet_lib.data.decoding import AUTO_FRAME_TEMPLATE
+from ctnet_lib.data.synthetic_distractors import distractor_masks
 from ctnet_lib.train.config import TrainConfig
-from ctnet_lib.train.data_setup import eval_sampler, resolve_data
+from ctnet_lib.train.data_setup import eval_sampler, held_out_only, resolve_data
 
 __all__ = ["ClipView", "held_out_views", "load_clip"]
 
@@ -30,7 +31,8 @@ __all__ = ["ClipView", "held_out_views", "load_clip"]
 class ClipView:
     """One test view of a video: ``clip`` float32 (3, T, H, W) (the model's input), ``frames`` uint8
     (T, H, W, 3) (the same pixels before normalisation), the video frame ``indices`` (T,), the label
-    when known and the object ``mask`` bool (T, H, W) when the video has one (synthetic videos)."""
+    when known, the object ``mask`` bool (T, H, W) when the video has one (synthetic videos) and the
+    visible ``distractors``' mask bool (T, H, W) where it can be replayed (``synthetic_distractors``)."""
 
     path: Path
     clip: Tensor
@@ -38,6 +40,7 @@ class ClipView:
     indices: np.ndarray
     label: int | None
     mask: np.ndarray | None
+    distractors: np.ndarray | None = None
 
 
 def load_clip(path: str | Path, config: TrainConfig, label: int | None = None) -> ClipView:
@@ -55,10 +58,12 @@ def load_clip(path: str | Path, config: TrainConfig, label: int | None = None) -
     raw, indices = read_sampled_frames(path, eval_sampler(config), frame_template=AUTO_FRAME_TEMPLATE)
     frames, _ = spatial(raw[0], -1)
     clip, _ = normalise(frames, -1)
-    mask = None
+    mask = distractors = None
     if mask_path(path).is_file():
         mask = _transform_mask(load_object_mask(path), indices[0], spatial)
-    return ClipView(path, clip, frames, indices[0], label, mask)
+        replayed = distractor_masks(path)
+        distractors = None if replayed is None else _transform_mask(replayed, indices[0], spatial)
+    return ClipView(path, clip, frames, indices[0], label, mask, distractors)
 
 
 def _transform_mask(mask: np.ndarray, indices: np.ndarray, spatial: Compose) -> np.ndarray:
@@ -71,8 +76,9 @@ def _transform_mask(mask: np.ndarray, indices: np.ndarray, spatial: Compose) -> 
 
 def held_out_views(config: TrainConfig, per_class: int | None = None) -> list[ClipView]:
     """The centre test view of every video of ``config``'s validation list (the first ``per_class``
-    of each label when given), in list order, with labels and (synthetic set) masks."""
-    source = resolve_data(config)
+    of each label when given), in list order, with labels and (synthetic set) masks. Of the synthetic
+    set only the held-out videos (and one training video per class) are written when missing."""
+    source = resolve_data(held_out_only(config))
     counts: dict[int, int] = {}
     views = []
     for record in read_list_file(source.val_list, source.root):

@@ -14,6 +14,19 @@ All take a saliency volume ``s`` (T, H, W), non-negative (a normalised tube), an
   equal steps; the areas under the curves (x from 0 to 1). Low deletion and high insertion are better.
 - ``temporal_profile``: the share of saliency mass per frame; ``profile_distance`` compares it to the
   object's share of mask area per frame (total variation distance, 0 to 1).
+
+The three claims of the paper's Figure 3 (CT-Net localises the object better in space and time; R(2+1)D
+covers one part of the object; CSN is scattered) get one score each, on a clip-normalised tube whose
+"above threshold" part is ``s >= threshold`` (0.5, the threshold of the 3D tube figure):
+
+- ``object_coverage``: the share of the object's pixels (over all frames) above the threshold (claim 2);
+- ``spatial_entropy``: per frame, the entropy of the saliency as a distribution over pixels divided by
+  its maximum ``log(H W)`` (1: uniform, 0: one pixel), mean over frames; ``region_count``: per frame,
+  the number of separate (8-connected) regions above the threshold, mean over frames (claim 3; with
+  ``energy_in_mask`` on the distractor shapes' masks);
+- ``tracking``: the share of frames showing the object in which the frame's saliency puts more than a
+  uniform map's share on the object (the object's area fraction in that frame): does the tube follow the
+  object in time, frame by frame (claim 1, with ``energy_in_mask`` for space).
 """
 
 from __future__ import annotations
@@ -28,17 +41,23 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 __all__ = [
+    "THRESHOLD",
     "AreaCurves",
     "deletion_insertion",
     "energy_in_mask",
     "mask_scores",
+    "object_coverage",
     "pointing_hit_rate",
     "pointing_tolerance",
     "profile_distance",
+    "region_count",
+    "spatial_entropy",
     "temporal_profile",
+    "tracking",
 ]
 
 POINTING_TOLERANCE_AT_224 = 15  # pixels (Zhang et al. 2016)
+THRESHOLD = 0.5  # "above threshold" part of a clip-normalised tube (the 3D tube figure's threshold)
 
 
 def _check_pair(saliency: Tensor, mask: Tensor) -> None:
@@ -103,13 +122,78 @@ def profile_distance(saliency: Tensor | np.ndarray, mask: Tensor | np.ndarray) -
     return float(0.5 * np.abs(temporal_profile(saliency) - temporal_profile(mask)).sum())
 
 
-def mask_scores(saliency: Tensor | np.ndarray, mask: Tensor | np.ndarray) -> dict[str, float]:
-    """The model-free scores of one tube: ``energy``, ``pointing`` (tolerance scaled to the frame size)
-    and ``profile_tv`` (temporal profile distance)."""
+def object_coverage(saliency: Tensor | np.ndarray, mask: Tensor | np.ndarray, threshold: float = THRESHOLD
+                    ) -> float:
+    """Share of the object's pixels (all frames) whose saliency is at least ``threshold`` (NaN without
+    object)."""
+    s, m = _as_tensors(saliency, mask)
+    shown = int(m.sum())
+    return float((s >= threshold)[m].sum() / shown) if shown else math.nan
+
+
+def spatial_entropy(saliency: Tensor | np.ndarray) -> float:
+    """Mean over frames with saliency of the entropy of the frame's saliency over its pixels, divided by
+    ``log(H W)``: 1 for a uniform frame, 0 for a single pixel (NaN when no frame has saliency)."""
+    s = torch.as_tensor(saliency).double().flatten(1)
+    if bool((s < 0).any()):
+        raise ValueError("saliency must be non-negative (normalise it first, e.g. with normalise_volume)")
+    mass = s.sum(dim=1, keepdim=True)
+    alive = mass[:, 0] > 0
+    if not bool(alive.any()) or s.shape[1] < 2:
+        return math.nan
+    p = s[alive] / mass[alive]
+    entropy = -(p * torch.log(torch.where(p > 0, p, 1.0))).sum(dim=1)
+    return float(entropy.mean() / math.log(s.shape[1]))
+
+
+def _component_labels(above: Tensor) -> Tensor:
+    """8-connected component labels of each frame of bool (T, H, W): every component gets the largest
+    pixel number it holds, 0 outside (label propagation by 3 x 3 maximum until nothing changes)."""
+    numbers = torch.arange(1, above[0].numel() + 1, dtype=torch.float64).view(above.shape[1:])
+    labels = torch.where(above, numbers, 0.0)[:, None]
+    while True:
+        spread = F.max_pool2d(labels, 3, stride=1, padding=1) * above[:, None]
+        if torch.equal(spread, labels):
+            return labels[:, 0]
+        labels = spread
+
+
+def region_count(saliency: Tensor | np.ndarray, threshold: float = THRESHOLD) -> float:
+    """Mean over frames of the number of separate (8-connected) regions at or above ``threshold``."""
+    above = torch.as_tensor(saliency).double() >= threshold
+    if above.ndim != 3:
+        raise ValueError(f"saliency {tuple(above.shape)} must be (T, H, W)")
+    labels = _component_labels(above)
+    return float(np.mean([len(torch.unique(frame[frame > 0])) for frame in labels]))
+
+
+def tracking(saliency: Tensor | np.ndarray, mask: Tensor | np.ndarray) -> float:
+    """Share of the frames showing the object whose saliency puts more than the object's area fraction
+    (a uniform map's share) on it (NaN when no frame shows the object)."""
+    s, m = _as_tensors(saliency, mask)
+    shown = m.any(dim=(1, 2))
+    if not bool(shown.any()):
+        return math.nan
+    mass = s.sum(dim=(1, 2))
+    on_object = (s * m).sum(dim=(1, 2)) / torch.where(mass > 0, mass, 1.0)
+    area = m.double().mean(dim=(1, 2))
+    return float(((on_object > area) & (mass > 0))[shown].double().mean())
+
+
+def mask_scores(saliency: Tensor | np.ndarray, mask: Tensor | np.ndarray,
+                distractors: Tensor | np.ndarray | None = None) -> dict[str, float]:
+    """The model-free scores of one tube: ``energy``, ``pointing`` (tolerance scaled to the frame size),
+    ``profile_tv`` (temporal profile distance), ``tracking``, ``coverage``, ``entropy``, ``regions`` and,
+    with the distractor shapes' mask (T, H, W), ``distractor_energy`` (else NaN)."""
     height, width = np.shape(mask)[-2:]
     return {"energy": energy_in_mask(saliency, mask),
             "pointing": pointing_hit_rate(saliency, mask, pointing_tolerance(height, width)),
-            "profile_tv": profile_distance(saliency, mask)}
+            "profile_tv": profile_distance(saliency, mask),
+            "tracking": tracking(saliency, mask),
+            "coverage": object_coverage(saliency, mask),
+            "entropy": spatial_entropy(saliency),
+            "regions": region_count(saliency),
+            "distractor_energy": math.nan if distractors is None else energy_in_mask(saliency, distractors)}
 
 
 @dataclass(frozen=True)

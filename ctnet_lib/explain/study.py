@@ -26,6 +26,11 @@ SCORE_COLUMNS: dict[str, tuple[str, bool]] = {
     "profile_tv": ("temporal profile distance", False),
     "deletion_auc": ("deletion AUC", False),
     "insertion_auc": ("insertion AUC", True),
+    "tracking": ("frames tracking the object", True),
+    "coverage": ("object coverage", True),
+    "entropy": ("spatial entropy", False),
+    "regions": ("regions above threshold", False),
+    "distractor_energy": ("energy on distractors", False),
 }
 
 
@@ -110,7 +115,8 @@ def localisation_study(
             candidates = {name: tube.volume.cpu(), UNIFORM: torch.ones(mask.shape, dtype=torch.float64),
                           MASK: mask.double()}
             records = [{"row": row, **common, "correct": tube.predicted == view.label,
-                        **mask_scores(volume, view.mask)} for row, volume in candidates.items()]
+                        **mask_scores(volume, view.mask, view.distractors)}
+                       for row, volume in candidates.items()]
             if i in auc_subset:
                 curves = deletion_insertion(model, clip, list(candidates.values()), tube.target, auc_steps,
                                             seed=seed + i)

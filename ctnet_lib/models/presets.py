@@ -15,7 +15,7 @@ from torch import nn
 from ctnet_lib.devices import PerDeviceChoice
 from ctnet_lib.models.imagenet_backbones import IMAGENET_BACKBONES, ImageNetBackbone
 from ctnet_lib.models.pretrained import load_imagenet_weights
-from ctnet_lib.models.resnet import BACKBONES, BackboneSpec
+from ctnet_lib.models.resnet import BACKBONES, BackboneSpec, stage_strides
 from ctnet_lib.models.variants import DEFAULT_NUM_CLASSES, DEFAULT_NUM_FRAMES, FAMILIES
 from ctnet_lib.ops.conv_lowering import IMPLEMENTATION, set_conv_implementation
 from ctnet_lib.ops.memory_format import MEMORY_FORMAT
@@ -71,6 +71,7 @@ MODEL_OPTIONS: dict[str, Callable[[Any], Any]] = {
     "pretrained": str,
     **{name: choice.check for name, choice in RUNNING_CHOICES.items()},
     "checkpointing": parse_checkpointing,
+    "output_stride": int,
 }
 OPTIONS = {**TEMPORAL_OPTIONS, **MODEL_OPTIONS}
 
@@ -100,7 +101,9 @@ class ModelConfig:
     that leave its parameters and outputs unchanged: ``implementation`` of the 3D convolutions ('auto'
     chooses per device, see ``ops.conv_lowering``), ``memory_format`` of the frames ('auto' chooses per
     device, see ``ops.memory_format``) and ``checkpointing`` ('none', 'activations' or 'modules': how much
-    of the temporal modules is recomputed in the backward pass instead of kept, see ``ops.recompute``)."""
+    of the temporal modules is recomputed in the backward pass instead of kept, see ``ops.recompute``).
+    ``output_stride`` (32, 16 or 8; our ResNets only) sets the last feature map's resolution (see
+    ``resnet.stage_strides``): 16 or 8 gives finer Saliency Tubes at more cost."""
 
     preset: str
     temporal: TemporalModuleConfig
@@ -110,9 +113,15 @@ class ModelConfig:
     implementation: str = "auto"
     memory_format: str = "auto"
     checkpointing: str = "none"
+    output_stride: int = 32
 
     def __post_init__(self) -> None:
         _check_preset(self.preset)
+        stage_strides(self.output_stride)
+        if self.output_stride != 32 and not isinstance(self.backbone, BackboneSpec):
+            raise ValueError(f"output_stride={self.output_stride} needs one of our ResNets "
+                             f"({', '.join(BACKBONES)}); {self.preset}'s torchvision backbone keeps its own "
+                             "strides: drop the option")
         if self.temporal.has_module:
             self.backbone.conv_names(self.replace_rule)
 
@@ -152,16 +161,17 @@ def build_model(name: str, num_classes: int = DEFAULT_NUM_CLASSES, num_frames: i
     ``options`` (the table ``OPTIONS``; README "The library in one screen"): kind (a registered
     temporal-module kind, overriding the preset's), num_sub_dims, last_sub_dim (int or 'balanced'),
     kernels ('3,3'), connection, pwconv, excitation, variant ('paper' or 'release', see ``ops.variants``),
-    replace (a rule of ``conv_selection``; default the backbone's), dropout, pretrained (path of a
-    torchvision checkpoint of the backbone), implementation ('auto', 'native', 'lowered'), memory_format
-    ('auto', 'contiguous', 'channels_last'), checkpointing. ``num_frames`` is the default clip length
-    recorded on the model; the network itself accepts any T.
+    replace (a rule of ``conv_selection``; default the backbone's), dropout, output_stride (32, 16, 8),
+    pretrained (path of a torchvision checkpoint of the backbone), implementation ('auto', 'native',
+    'lowered'), memory_format ('auto', 'contiguous', 'channels_last'), checkpointing. ``num_frames`` is
+    the default clip length recorded on the model; the network itself accepts any T.
     """
     check_at_least("num_classes", num_classes, 1)
     check_at_least("num_frames", num_frames, 1)
     config = model_config(name, **options)
+    strides = {} if config.output_stride == 32 else {"output_stride": config.output_stride}
     model = config.backbone.video_model(num_classes, config.temporal, config.replace_rule, config.dropout,
-                                        config.checkpointing, config.memory_format)
+                                        config.checkpointing, config.memory_format, **strides)
     set_conv_implementation(model, config.implementation)
     model.preset_name = name
     model.num_frames = num_frames

@@ -42,9 +42,32 @@ class BackboneSpec:
         return tuple(f"{layer}.{index}.conv2" for layer, indices in blocks.items() for index in indices)
 
     def video_model(self, num_classes: int, temporal: TemporalModuleConfig, replace: str, dropout: float,
-                    checkpointing: str = "none", memory_format: str = "auto") -> VideoResNet:
+                    checkpointing: str = "none", memory_format: str = "auto", output_stride: int = 32
+                    ) -> VideoResNet:
         """The video ResNet of this spec (see ``VideoResNet``)."""
-        return VideoResNet(self, num_classes, temporal, replace, dropout, checkpointing, memory_format)
+        return VideoResNet(self, num_classes, temporal, replace, dropout, checkpointing, memory_format,
+                           output_stride)
+
+
+# Output strides of the last feature map: 32 (the paper's ResNets), or 16 / 8 where the last one / two
+# stages keep their input's resolution (their first block has stride 1, no dilation: see ``stage_strides``).
+OUTPUT_STRIDES = (32, 16, 8)
+STEM_STRIDE = 4  # conv1 (2) x max pool (2)
+
+
+def stage_strides(output_stride: int) -> tuple[int, int, int, int]:
+    """Stride of the first block of layer1-4 for a last feature map at ``output_stride`` (32: 1, 2, 2, 2;
+    16: 1, 2, 2, 1; 8: 1, 2, 1, 1). The stages that no longer halve the resolution keep 3x3 kernels
+    without dilation (unlike DeepLab's): these models train from scratch, so there is no pretrained
+    receptive field to preserve, and the temporal modules take a stride but no dilation."""
+    if output_stride not in OUTPUT_STRIDES:
+        raise ValueError(f"output_stride={output_stride!r}: use one of {OUTPUT_STRIDES} (32 is the paper's)")
+    strides, total = [1], STEM_STRIDE
+    for _ in range(3):
+        stride = 2 if total < output_stride else 1
+        strides.append(stride)
+        total *= stride
+    return (strides[0], strides[1], strides[2], strides[3])
 
 
 BACKBONES = {
@@ -160,7 +183,8 @@ class VideoResNet(nn.Module):
     ``checkpointing``: what the temporal modules recompute in the backward pass, 'none', 'activations' or
     'modules' (see ``ops.recompute``);
     ``memory_format``: of the frames, 'auto' (per device), 'contiguous' or 'channels_last' (see
-    ``ops.memory_format``).
+    ``ops.memory_format``);
+    ``output_stride``: of the last feature map, 32, 16 or 8 (see ``stage_strides``).
     """
 
     def __init__(
@@ -172,8 +196,11 @@ class VideoResNet(nn.Module):
         dropout: float = 0.5,
         checkpointing: str = "none",
         memory_format: str = "auto",
+        output_stride: int = 32,
     ) -> None:
         super().__init__()
+        strides = stage_strides(output_stride)
+        self.output_stride = output_stride
         self.stage_names = LAYER_NAMES
         self.temporal_config = temporal
         self.memory_format = MEMORY_FORMAT.check(memory_format)
@@ -188,7 +215,7 @@ class VideoResNet(nn.Module):
             width = backbone.widths[stage]
             layer = []
             for i in range(blocks):
-                stride = 2 if (i == 0 and stage > 0) else 1
+                stride = strides[stage] if i == 0 else 1
                 module = temporal if i in chosen.get(name, ()) else None
                 layer.append(Bottleneck(in_channels, width, stride, module, checkpointing))
                 in_channels = width * Bottleneck.expansion
@@ -206,7 +233,7 @@ class VideoResNet(nn.Module):
         init_classifier(self.fc)
 
     def frame_features(self, x: Tensor) -> Tensor:
-        """Last-stage feature maps (N*T, C, H/32, W/32) of x: (N, 3, T, H, W)."""
+        """Last-stage feature maps (N*T, C, H/s, W/s) of x: (N, 3, T, H, W), s the output stride."""
         n, c, t, h, w = x.shape
         for adapter in self._adapters:
             adapter.num_frames = t

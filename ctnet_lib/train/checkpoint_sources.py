@@ -7,6 +7,7 @@ notebooks) reads all of them the same way.
 
 | source    | recognised by                           | test-time input                                   |
 | --------- | --------------------------------------- | ------------------------------------------------- |
+| zoo       | 'model', 'config' and 'zoo' (float16)   | the run's own config                              |
 | ctnet-lab | 'model' and 'config' (``ctnet train``)  | the run's own config                              |
 | release   | the authors' keys (``base_model.``...)  | 8 segment centres, short side 256, crop 256 (RGB) |
 """
@@ -24,7 +25,26 @@ from ctnet_lib.models.release import ACCEPTED as RELEASE_ACCEPTED
 from ctnet_lib.models.release import is_release_checkpoint, rename_release_weights
 from ctnet_lib.train.config import make_config
 
-__all__ = ["CHECKPOINT_SOURCES", "CheckpointSource", "read_any_checkpoint"]
+__all__ = ["CHECKPOINT_SOURCES", "ZOO_DIR", "ZOO_PREFIX", "CheckpointSource", "read_any_checkpoint",
+           "resolve_zoo_path"]
+
+ZOO_DIR = Path(__file__).resolve().parents[2] / "zoo"  # the committed model zoo (``train.zoo``)
+ZOO_PREFIX = "zoo:"  # a checkpoint named 'zoo:<preset>' is <ZOO_DIR>/<preset>.pt
+
+
+def resolve_zoo_path(path: str | Path) -> Path:
+    """``'zoo:<preset>'`` -> the zoo file of that model; any other path unchanged. Raises
+    FileNotFoundError naming the models the zoo holds."""
+    text = str(path)
+    if not text.startswith(ZOO_PREFIX):
+        return Path(path)
+    name = text[len(ZOO_PREFIX):]
+    file = ZOO_DIR / f"{name}.pt"
+    if not file.is_file():
+        held = sorted(p.stem for p in ZOO_DIR.glob("*.pt"))
+        raise FileNotFoundError(f"{text}: the zoo ({ZOO_DIR}) holds no {name}; it holds "
+                                f"{', '.join(held) or 'nothing'} (ctnet zoo build writes them)")
+    return file
 
 
 @dataclass(frozen=True)
@@ -41,6 +61,17 @@ class CheckpointSource:
 
 def _is_ctnet(state: Any) -> bool:
     return isinstance(state, Mapping) and "model" in state and "config" in state
+
+
+def _is_zoo(state: Any) -> bool:
+    return _is_ctnet(state) and "zoo" in state
+
+
+def _zoo(state: Any, source: str) -> dict[str, Any]:
+    """A zoo entry: a ctnet-lab checkpoint whose float weights are stored in float16, back in float32."""
+    weights = {key: value.float() if value.is_floating_point() else value
+               for key, value in state["model"].items()}
+    return {**_ctnet(state, source), "model": weights}
 
 
 def _ctnet(state: Any, source: str) -> dict[str, Any]:
@@ -70,6 +101,7 @@ def _release(state: Any, source: str) -> dict[str, Any]:
 CHECKPOINT_SOURCES: dict[str, CheckpointSource] = {
     source.name: source
     for source in (
+        CheckpointSource("zoo", "a model of the zoo ('zoo:<preset>', or a file of zoo/)", _is_zoo, _zoo, {}),
         CheckpointSource("ctnet-lab", "a checkpoint of ctnet train (a run folder's best.pt or last.pt)",
                          _is_ctnet, _ctnet, {}),
         CheckpointSource("release", RELEASE_ACCEPTED, is_release_checkpoint, _release, RELEASE_TEST_INPUT),

@@ -31,6 +31,7 @@ __all__ = [
     "default_cache_dir",
     "eval_dataset",
     "eval_sampler",
+    "held_out_only",
     "list_source",
     "resolve_data",
     "train_dataset",
@@ -96,6 +97,13 @@ def resolve_data(config: TrainConfig) -> DataSource:
                          "authors' release): pass a list file of videos (ctnet evaluate --list LIST "
                          "--root DIR)")
     return _synthetic_source(config) if config.data == "synthetic" else _list_source(config)
+
+
+def held_out_only(config: TrainConfig) -> TrainConfig:
+    """``config`` with one training video per class when its data is the synthetic set: enough to
+    (re)generate the held-out videos (each depends on its split, class and index only) without writing
+    the whole training set first."""
+    return config.replace(synthetic_train_per_class=1) if config.data == "synthetic" else config
 
 
 def list_source(list_file: str | Path, root: str | Path | None, class_names: tuple[str, ...]) -> DataSource:

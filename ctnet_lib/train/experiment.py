@@ -18,7 +18,7 @@ from ctnet_lib.models import build_model
 from ctnet_lib.models.presets import model_config
 from ctnet_lib.models.pretrained import load_matching_weights
 from ctnet_lib.train.checkpoint import BEST, LAST
-from ctnet_lib.train.checkpoint_sources import read_any_checkpoint
+from ctnet_lib.train.checkpoint_sources import read_any_checkpoint, resolve_zoo_path
 from ctnet_lib.train.config import TrainConfig, config_from_dict
 from ctnet_lib.train.data_setup import DataSource, eval_dataset, list_source, resolve_data, train_dataset
 from ctnet_lib.train.device import choose_precision, prepare_model
@@ -115,13 +115,14 @@ def load_trained_model(
 
     The file may be any row of ``checkpoint_sources.CHECKPOINT_SOURCES``: a ``ctnet train`` checkpoint or
     the authors' released one as it is (``ct_net_8f_r50.pth.tar``, its state dict alone, with or without
-    ``module.``), recognised by content. ``class_file`` (classes.json, or one name per line) names the
+    ``module.``), recognised by content, or a model of the zoo (``'zoo:ctnet_small'``, see
+    ``train.zoo``). ``class_file`` (classes.json, or one name per line) names the
     classes of a checkpoint that records none (the release's); a recorded list must equal it. ``model``:
     the preset the caller expects; another one in the file raises ValueError naming both.
     """
     if model is not None:
         model_config(model)  # an unknown preset is named before the file is read
-    path = Path(path)
+    path = resolve_zoo_path(path)
     if path.is_dir():
         if which not in ("best", "last"):
             raise ValueError(f"which={which!r}: use 'best' or 'last'")

@@ -12,12 +12,13 @@ import torch
 from matplotlib import colormaps
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize as ColourScale
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from plotly.subplots import make_subplots
 
 from ctnet_lib.explain.study import BASELINES, SCORE_COLUMNS, LocalisationStudy
 
 __all__ = [
+    "draw_frame_grid",
     "frame_detail_figure",
     "frame_grid_figure",
     "overlay_frames",
@@ -59,12 +60,31 @@ def frame_grid_figure(
 ) -> Figure:
     """Models in rows, frames in columns: the clip (with the object's outline when ``mask`` is given),
     then each model's tube over it, with one shared colour bar. ``volumes``: row title -> (T, H, W)."""
+    t = _as_array(frames).shape[0]
+    columns = min(t, max_frames)
+    rows = 1 + len(volumes)
+    size = (1.6 * columns + 1.2, 1.6 * rows + (0.5 if title else 0.2))
+    figure = Figure(figsize=size, layout="constrained")
+    draw_frame_grid(figure, frames, volumes, mask, title, frame_labels, max_frames)
+    return figure
+
+
+def draw_frame_grid(
+    figure: Figure | SubFigure,
+    frames: torch.Tensor | np.ndarray,
+    volumes: Mapping[str, torch.Tensor | np.ndarray],
+    mask: np.ndarray | None = None,
+    title: str = "",
+    frame_labels: Sequence[str] | None = None,
+    max_frames: int = 8,
+    outline_tubes: bool = False,
+) -> None:
+    """Draw :func:`frame_grid_figure`'s grid into ``figure`` (a figure or one of its sub-figures); with
+    ``outline_tubes`` the object's outline is drawn over every tube too."""
     pixels = _as_array(frames)
     t = pixels.shape[0]
     shown = np.unique(np.linspace(0, t - 1, min(t, max_frames)).round().astype(int))
     rows = 1 + len(volumes)
-    size = (1.6 * len(shown) + 1.2, 1.6 * rows + (0.5 if title else 0.2))
-    figure = Figure(figsize=size, layout="constrained")
     axes = figure.subplots(rows, len(shown), squeeze=False)
     overlays = [overlay_frames(pixels, volume) for volume in volumes.values()]
     for column, index in enumerate(shown):
@@ -74,6 +94,8 @@ def frame_grid_figure(
         axes[0, column].set_title(frame_labels[index] if frame_labels else f"t={index}", fontsize=8)
         for row, overlay in enumerate(overlays, start=1):
             axes[row, column].imshow(overlay[index])
+            if outline_tubes and mask is not None and mask[index].any():
+                axes[row, column].contour(mask[index], levels=[0.5], colors="white", linewidths=0.6)
     for row, name in enumerate(["clip", *volumes]):
         axes[row, 0].set_ylabel(name, fontsize=9)
     for axis in axes.flat:
@@ -83,7 +105,6 @@ def frame_grid_figure(
     figure.colorbar(scale, ax=axes[1:, :] if rows > 1 else axes, shrink=0.8, label="saliency (normalised)")
     if title:
         figure.suptitle(title, fontsize=10)
-    return figure
 
 
 def _downsample(volume: np.ndarray) -> tuple[np.ndarray, int]:

@@ -97,7 +97,7 @@ class SaliencyExplorer(LiveView):
             return SaliencyState(None, view, self.frame.value, self.threshold.value, error=str(error))
         scores = {}
         if view.mask is not None:
-            measured = mask_scores(tube.volume.cpu(), view.mask)
+            measured = mask_scores(tube.volume.cpu(), view.mask, view.distractors)
             scores = {SCORE_COLUMNS[name][0]: value for name, value in measured.items()}
         return SaliencyState(tube, view, self.frame.value, self.threshold.value, scores)
 
