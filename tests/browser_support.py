@@ -144,7 +144,8 @@ def step_the_field_explorer(explorer, expect) -> None:
 
 
 def keep_screenshot(page, path: Path) -> None:
-    """Save a screenshot of ``page`` at ``path`` and a copy in :func:`screenshot_dir`; print both."""
+    """Save a screenshot of ``page`` (a Playwright page, or a locator: that element only) at ``path`` and a
+    copy in :func:`screenshot_dir`; print both."""
     page.screenshot(path=path)
     shutil.copy(path, screenshot_dir() / path.name)
     print(f"screenshot: {path} (copied to {screenshot_dir() / path.name})")

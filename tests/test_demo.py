@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 
 import pytest
 from browser_support import (  # noqa: F401 - browser is a fixture
@@ -53,25 +54,37 @@ def demo_url(tmp_path):
     command = [VOILA, DEMO, "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}",
                "--Voila.port_retries=0"]
     url = f"http://127.0.0.1:{port}/"
+    started = time.monotonic()
     process = start_server(command, url + "voila/static/voila.js", root, timeout_s=120,
                            env=jupyter_env(tmp_path / "home"))
     try:
-        yield url
+        yield url, started
     finally:
         stop_server(process)
         print(f"Voila log: {root / 'server.log'}")
 
 
 def test_demo_explorers_render_and_respond(browser, demo_url, tmp_path):  # noqa: F811
+    """The page renders its three explorers (the time from the server's start to the saliency explorer's
+    first tube drawn is printed: the demo's start time, which no test bounds), the field explorer
+    recomputes on a slider step, no code is shown and nothing is requested outside the machine."""
     from playwright.sync_api import expect  # here: without playwright the browser fixture has skipped
 
+    url, started = demo_url
     page, outside = page_without_network(browser, LOCAL_SERVER)
     screenshot = tmp_path / "demo-1280x800.png"
     try:
-        page.goto(demo_url, wait_until="commit", timeout=60_000)  # the page streams while the cells run
+        page.goto(url, wait_until="commit", timeout=60_000)  # the page streams while the cells run
         # Voila shows the page once every cell has run, then draws the widgets
         expect(page.locator("#rendered_cells")).to_be_visible(timeout=RUN_TIMEOUT_MS)
         expect(page.locator(".widget-tab")).to_have_count(EXPLORERS, timeout=60_000)
+        saliency_explorer = page.locator(".widget-hbox:has(> .widget-tab)").nth(EXPLORERS - 1)
+        expect(saliency_explorer.locator("img").first).to_be_visible(timeout=60_000)
+        print(f"demo start: the saliency explorer drew its first tube {time.monotonic() - started:.1f} s "
+              "after Voila was started")
+        saliency_explorer.scroll_into_view_if_needed()
+        wait_until_laid_out(page)
+        keep_screenshot(saliency_explorer, tmp_path / "demo-saliency.png")
         field_explorer = page.locator(".widget-hbox:has(> .widget-tab)", has_text="after step")
         step_the_field_explorer(field_explorer, expect)
         assert page.locator(".jp-InputArea-editor").count() == 0  # code hidden

@@ -1,6 +1,7 @@
 """Localisation scores: exact values for the mask itself, uniform maps and hand-placed peaks; RISE curves
 on a model whose evidence is known."""
 
+import itertools
 import math
 
 import numpy as np
@@ -16,6 +17,7 @@ from ctnet_lib.explain.scores import (
     profile_distance,
     temporal_profile,
 )
+from ctnet_lib.explain.volumes import mask_at_cells
 
 
 def square_mask(t=3, size=16, top=4, left=6, side=4, empty_frames=()):
@@ -100,3 +102,18 @@ def test_deletion_and_insertion_reward_the_order_that_follows_the_evidence():
     assert good.deletion_auc < bad.deletion_auc and good.insertion_auc > bad.insertion_auc
     with pytest.raises(ValueError, match="must match"):
         deletion_insertion(model, clip, [np.ones((3, 8, 8))], target=0)
+
+
+def test_the_mask_at_a_tubes_cells_is_the_mask_at_full_resolution_and_flat_at_one_cell():
+    mask = torch.from_numpy(square_mask(t=4, size=16))
+    assert torch.equal(mask_at_cells(mask, (4, 16, 16)), mask.double())
+    assert torch.equal(mask_at_cells(mask, (1, 1, 1)), torch.ones(mask.shape, dtype=torch.float64))
+
+
+def test_the_resolution_ceiling_rises_from_a_uniform_map_towards_the_mask_as_cells_shrink():
+    """A 4 px square in a 16 px frame: one cell scores the area fraction, finer grids score more, and only
+    cells no larger than a pixel reach the mask's 1."""
+    mask = torch.from_numpy(square_mask(t=2, size=16, top=4, left=4, side=4))
+    energies = [energy_in_mask(mask_at_cells(mask, (2, cells, cells)), mask) for cells in (1, 2, 4, 8, 16)]
+    assert energies[0] == pytest.approx(mask.double().mean().item())
+    assert all(a < b for a, b in itertools.pairwise(energies)) and energies[-1] == 1.0

@@ -1,5 +1,7 @@
 """The localisation study: every model's saliency tubes on held-out videos with known object masks,
-scored beside the model's accuracy, a uniform map (the floor) and the mask itself (the ceiling)."""
+scored beside the model's accuracy, a uniform map (the floor), the mask itself (the ceiling) and the mask
+drawn on the tube's own grid of cells (the ceiling at the model's resolution: what a perfect tube of
+T' x h x w cells would score; 2 x 2 cells per 64 px frame at the paper's output stride 32)."""
 
 from __future__ import annotations
 
@@ -14,11 +16,12 @@ from torch import nn
 from ctnet_lib.explain.clips import ClipView
 from ctnet_lib.explain.methods import explain_tube
 from ctnet_lib.explain.scores import deletion_insertion, mask_scores, temporal_profile
+from ctnet_lib.explain.volumes import mask_at_cells
 
 __all__ = ["BASELINES", "SCORE_COLUMNS", "LocalisationStudy", "localisation_study", "summary_sentences"]
 
-UNIFORM, MASK = "uniform map", "object mask"
-BASELINES = (UNIFORM, MASK)
+UNIFORM, MASK, MASK_AT_CELLS = "uniform map", "object mask", "mask at the tube's cells"
+BASELINES = (UNIFORM, MASK, MASK_AT_CELLS)
 # column -> (label, True when higher is better)
 SCORE_COLUMNS: dict[str, tuple[str, bool]] = {
     "energy": ("energy in mask", True),
@@ -36,10 +39,10 @@ SCORE_COLUMNS: dict[str, tuple[str, bool]] = {
 
 @dataclass(frozen=True)
 class LocalisationStudy:
-    """Scores per (row, video): ``rows`` are the models and the two baselines. ``per_video`` columns:
-    row, model (the model that ran; baselines are scored once per model), video, label, class_name,
-    correct, and :data:`SCORE_COLUMNS` (AUCs are NaN outside the AUC subset). ``profiles``: mean share of
-    saliency per frame, one column per model and one for the mask."""
+    """Scores per (row, video): ``rows`` are the models and the three baselines. ``per_video`` columns:
+    row, model (the model that ran; baselines are scored once per model, the cells' one on that model's
+    grid), video, label, class_name, correct, and :data:`SCORE_COLUMNS` (AUCs are NaN outside the AUC
+    subset). ``profiles``: mean share of saliency per frame, one column per model and one for the mask."""
 
     per_video: pd.DataFrame
     profiles: pd.DataFrame
@@ -63,6 +66,11 @@ class LocalisationStudy:
         """Each score's mean and standard deviation per row (models, then baselines) and class."""
         grouped = self.per_video.groupby(["row", "class_name"], sort=False)[list(SCORE_COLUMNS)]
         return grouped.agg(["mean", "std"]).reindex([*self.models, *BASELINES], level="row")
+
+    def cells_ceiling(self, model: str, column: str = "energy") -> float:
+        """The mean of ``column`` that a perfect tube on ``model``'s own grid of cells scores."""
+        rows = self.per_video[(self.per_video["row"] == MASK_AT_CELLS) & (self.per_video["model"] == model)]
+        return float(rows[column].mean())
 
     def ranking(self, column: str) -> list[str]:
         """The models (not the baselines) from best to worst by the mean of ``column``."""
@@ -113,7 +121,7 @@ def localisation_study(
             model_profiles.append(temporal_profile(tube.volume.cpu()))
             common = {"model": name, "video": i, "label": view.label, "class_name": class_names[view.label]}
             candidates = {name: tube.volume.cpu(), UNIFORM: torch.ones(mask.shape, dtype=torch.float64),
-                          MASK: mask.double()}
+                          MASK: mask.double(), MASK_AT_CELLS: mask_at_cells(mask, tuple(tube.raw.shape))}
             records = [{"row": row, **common, "correct": tube.predicted == view.label,
                         **mask_scores(volume, view.mask, view.distractors)}
                        for row, volume in candidates.items()]
@@ -147,7 +155,8 @@ def summary_sentences(study: LocalisationStudy) -> list[str]:
         top1 = summary.loc[name, ("top1", "%")]
         text = (f"{name}: top-1 {top1:.1f} % on these clips; {_percent(energy)} of its saliency on the "
                 f"moving object ({energy / mean(floor, 'energy'):.2f}x a uniform map, whose share is the "
-                f"object's area, {_percent(mean(floor, 'energy'))}); its peak falls on the object in "
+                f"object's area, {_percent(mean(floor, 'energy'))}; a perfect tube on its grid of cells: "
+                f"{study.cells_ceiling(name) / mean(floor, 'energy'):.2f}x); its peak falls on the object in "
                 f"{_percent(pointing)} of frames (uniform {_percent(mean(floor, 'pointing'))}); "
                 f"temporal profile distance {profile:.3f} (uniform {mean(floor, 'profile_tv'):.3f})")
         if not np.isnan(mean(name, "deletion_auc")):

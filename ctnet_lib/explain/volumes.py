@@ -22,6 +22,7 @@ __all__ = [
     "class_activation_volume",
     "feature_layer",
     "last_features",
+    "mask_at_cells",
     "normalise_volume",
     "upsample_volume",
 ]
@@ -73,6 +74,13 @@ def upsample_volume(volume: Tensor, size: tuple[int, int, int]) -> Tensor:
     if tuple(volume.shape[-3:]) == tuple(size):
         return volume
     return F.interpolate(volume[:, None], size=size, mode="trilinear", align_corners=False)[:, 0]
+
+
+def mask_at_cells(mask: Tensor, cells: tuple[int, int, int]) -> Tensor:
+    """The object ``mask`` (T, H, W) averaged over each cell of a (T', h, w) grid and upsampled back as a
+    tube is: the best map a tube drawn on that grid can be (its resolution ceiling), (T, H, W) in [0, 1]."""
+    pooled = F.adaptive_avg_pool3d(mask.double()[None, None], cells)[0]
+    return normalise_volume(upsample_volume(pooled, tuple(mask.shape))[0])
 
 
 def normalise_volume(volume: Tensor, mode: str = "clip") -> Tensor:

@@ -164,7 +164,7 @@ def scores_figure(study: LocalisationStudy) -> go.Figure:
         figure.add_bar(x=list(models.index), y=models[(column, "mean")], row=1, col=i, showlegend=False,
                        error_y={"type": "data", "array": models[(column, "std")].fillna(0)},
                        marker_color="steelblue")
-        for baseline, dash in zip(BASELINES, ("dot", "dash"), strict=True):
+        for baseline, dash in zip(BASELINES, ("dot", "dash", "dashdot"), strict=True):
             figure.add_hline(y=summary.loc[baseline, (column, "mean")], line_dash=dash, row=1, col=i,
                              annotation_text=baseline if i == 1 else None, annotation_position="top left")
     figure.update_layout(height=380, margin={"t": 50})
