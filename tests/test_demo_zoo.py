@@ -1,5 +1,6 @@
-"""The demo starts from the zoo: its saliency cells, run as Voila runs them, train nothing and write no
-run folder (the browser test, tests/test_demo.py, checks that the page renders)."""
+"""The demo and the cpu report start from the zoo: the demo's saliency cells, run as Voila runs them, train
+nothing and write no run folder (the browser test, tests/test_demo.py, checks that the page renders), and
+the cpu preset leaves notebook 05 on the zoo."""
 
 import os
 from pathlib import Path
@@ -8,9 +9,21 @@ import nbformat
 
 import ctnet_lib.train.engine
 import ctnet_lib.train.experiment
+from ctnet_lib.reports.presets import load_preset
+from ctnet_lib.train.zoo import ZOO_SOURCE
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "notebooks" / "demo" / "explorers.ipynb"
+SALIENCY_REPORT = REPO / "notebooks" / "05_saliency_tubes.ipynb"
+
+
+def test_the_cpu_report_explains_the_zoo_models():
+    parameters = nbformat.read(SALIENCY_REPORT, as_version=4).cells[1]
+    assert "parameters" in parameters.metadata["tags"]
+    namespace: dict = {}
+    exec(parameters.source, namespace)
+    assert namespace["run_dir"] == ZOO_SOURCE
+    assert "run_dir" not in load_preset("cpu", REPO / "reports" / "presets").notebooks["05_saliency_tubes"]
 
 
 def test_demo_saliency_cells_load_the_zoo_and_train_nothing(tmp_path, monkeypatch):

@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 
 from ctnet_lib.io_utils import atomic_output, atomic_write_text
-from ctnet_lib.train.checkpoint import BEST, load_checkpoint
+from ctnet_lib.train.checkpoint import LAST, load_checkpoint
 from ctnet_lib.train.checkpoint_sources import ZOO_DIR, ZOO_PREFIX
 from ctnet_lib.train.config import TrainConfig, make_config
 from ctnet_lib.train.data_setup import held_out_only, resolve_data
@@ -97,8 +97,9 @@ def _held_out_top1(path: Path, synthetic_dir: Path | None = None) -> tuple[float
 
 
 def _write_entry(run_dir: Path, name: str, zoo_dir: Path, record: dict[str, Any]) -> Path:
-    """The best checkpoint of ``run_dir`` as a zoo file: float weights in float16, no optimiser state."""
-    state = load_checkpoint(run_dir / BEST)
+    """The last epoch's checkpoint of ``run_dir`` (no choice made on the held-out set) as a zoo file: float
+    weights in float16, no optimiser state."""
+    state = load_checkpoint(run_dir / LAST)
     weights = {key: value.half() if value.is_floating_point() else value
                for key, value in state["model"].items()}
     entry = {"model": weights, "config": state["config"], "num_classes": state["num_classes"],
@@ -111,9 +112,9 @@ def _write_entry(run_dir: Path, name: str, zoo_dir: Path, record: dict[str, Any]
 def build_zoo(models: Sequence[str] = ZOO_MODELS, run_dir: str | Path = "runs/zoo",
               zoo_dir: str | Path = ZOO_DIR) -> dict[str, dict[str, Any]]:
     """Train ``models`` with :func:`zoo_recipe` in ``run_dir`` (complete runs are reused), store each
-    best checkpoint in ``zoo_dir`` (float16) with its record and write ``manifest.json``: per model the
-    preset, recipe, config, seed, data settings, class names, held-out top-1 of the stored weights, best
-    epoch, file size and the commit that trained it. Returns the manifest."""
+    last epoch's checkpoint in ``zoo_dir`` (float16) with its record and write ``manifest.json``: per
+    model the preset, recipe, config, seed, data settings, class names, held-out top-1 of the stored
+    weights, epoch, file size and the commit that trained it. Returns the manifest."""
     zoo_dir = Path(zoo_dir)
     zoo_dir.mkdir(parents=True, exist_ok=True)
     recipe = zoo_recipe(run_dir)
@@ -121,13 +122,13 @@ def build_zoo(models: Sequence[str] = ZOO_MODELS, run_dir: str | Path = "runs/zo
     for name in models:  # each model is stored as soon as it is trained: a build cut short keeps it
         record_commit(Path(run_dir), name)
         result = train_models(recipe, [name])[name]
-        config = load_checkpoint(result.run_dir / BEST)["config"]
+        config = load_checkpoint(result.run_dir / LAST)["config"]
         record: dict[str, Any] = {
             "preset": name, "recipe": "zoo", "seed": config["seed"],
             "commit": _trained_commit(Path(run_dir), name),
             "data": {key: config[key] for key in config if key.startswith("synthetic_")},
             "training_time_s": float(result.history["epoch_time_s"].sum()),
-            "validation_top1_fp32": result.best_top1,
+            "validation_top1_fp32": float(result.history["top1"].iloc[-1]),
         }
         path = _write_entry(result.run_dir, name, zoo_dir, record)
         top1, clips = _held_out_top1(path)
@@ -209,12 +210,12 @@ def load_models(run_dir: str | Path, models: Sequence[str], fallback: TrainConfi
     if str(run_dir) == ZOO_SOURCE:
         manifest = read_manifest()
         trained = {name: load_trained_model(f"{ZOO_PREFIX}{name}", device=device) for name in models}
-        rows = [{"model": name, "epochs": t.epoch, "trained now": 0,
-                 "best held-out top-1 (%)": manifest[name]["held_out_top1"]} for name, t in trained.items()]
+        rows = [{"model": name, "epochs": t.epoch, "trained now": 0, "checkpoint": "last",
+                 "held-out top-1 (%)": manifest[name]["held_out_top1"]} for name, t in trained.items()]
         return trained, pd.DataFrame(rows).set_index("model")
     runs = train_or_reuse(run_dir, models, fallback)
     trained = {name: load_trained_model(result.run_dir, "best", device) for name, result in runs.items()}
     rows = [{"model": name, "epochs": r.epochs_done, "trained now": r.epochs_trained_now,
-             "best held-out top-1 (%)": r.best_top1} for name, r in runs.items()]
+             "checkpoint": "best", "held-out top-1 (%)": r.best_top1} for name, r in runs.items()]
     return trained, pd.DataFrame(rows).set_index("model")
 
