@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from ctnet_lib.cli import main
-from ctnet_lib.train import load_trained_model
+from ctnet_lib.explain.clips import held_out_views
+from ctnet_lib.train import load_trained_model, make_config
 from ctnet_lib.train.checkpoint_sources import ZOO_DIR
 from ctnet_lib.train.zoo import VERIFY_TOLERANCE_CLIPS, ZOO_MODELS, ZooCheck, read_manifest
 
@@ -53,3 +54,16 @@ def test_verify_reproduces_the_recorded_accuracy_and_fails_on_a_wrong_record(tmp
     assert main(["zoo", "verify", "--zoo-dir", str(tmp_path), "--models", CHECKED]) == 1
     out = capsys.readouterr().out
     assert f"measured {recorded['held_out_top1']:.2f} %" in out and "FAILED" in out
+
+
+def test_explaining_a_few_held_out_clips_writes_only_those_videos(tmp_path):
+    """The demo and the reports explain the zoo on held-out clips: with ``per_class`` only the first
+    ``per_class`` held-out videos of each class (and one training video) are written, the same videos as
+    in the full set."""
+    config = make_config("zoo", synthetic_dir=str(tmp_path / "few"), synthetic_classes=2)
+    views = held_out_views(config, per_class=2)
+    assert [view.label for view in views] == [0, 0, 1, 1]
+    assert len(list((tmp_path / "few" / "videos" / "val").rglob("*.mp4"))) == 4
+    assert len(list((tmp_path / "few" / "videos" / "train").rglob("*.mp4"))) == 2
+    full = held_out_views(config.replace(synthetic_dir=str(tmp_path / "full"), synthetic_val_per_class=3))
+    assert all(torch.equal(full[i].clip, views[j].clip) for i, j in ((0, 0), (1, 1), (3, 2), (4, 3)))

@@ -77,8 +77,8 @@ def _transform_mask(mask: np.ndarray, indices: np.ndarray, spatial: Compose) -> 
 def held_out_views(config: TrainConfig, per_class: int | None = None) -> list[ClipView]:
     """The centre test view of every video of ``config``'s validation list (the first ``per_class``
     of each label when given), in list order, with labels and (synthetic set) masks. Of the synthetic
-    set only the held-out videos (and one training video per class) are written when missing."""
-    source = resolve_data(held_out_only(config))
+    set only those held-out videos (and one training video per class) are written when missing."""
+    source = resolve_data(held_out_only(config, per_class))
     counts: dict[int, int] = {}
     views = []
     for record in read_list_file(source.val_list, source.root):

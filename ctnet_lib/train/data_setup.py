@@ -99,11 +99,15 @@ def resolve_data(config: TrainConfig) -> DataSource:
     return _synthetic_source(config) if config.data == "synthetic" else _list_source(config)
 
 
-def held_out_only(config: TrainConfig) -> TrainConfig:
-    """``config`` with one training video per class when its data is the synthetic set: enough to
-    (re)generate the held-out videos (each depends on its split, class and index only) without writing
-    the whole training set first."""
-    return config.replace(synthetic_train_per_class=1) if config.data == "synthetic" else config
+def held_out_only(config: TrainConfig, per_class: int | None = None) -> TrainConfig:
+    """``config`` with one training video per class (and only the first ``per_class`` held-out videos of
+    each class when given) when its data is the synthetic set: enough to (re)generate those held-out
+    videos (each depends on its split, class and index only) without writing the whole set first."""
+    if config.data != "synthetic":
+        return config
+    held_out = config.synthetic_val_per_class if per_class is None else min(per_class,
+                                                                            config.synthetic_val_per_class)
+    return config.replace(synthetic_train_per_class=1, synthetic_val_per_class=held_out)
 
 
 def list_source(list_file: str | Path, root: str | Path | None, class_names: tuple[str, ...]) -> DataSource:
