@@ -3,6 +3,7 @@ on a model whose evidence is known."""
 
 import itertools
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from ctnet_lib.explain.scores import (
     profile_distance,
     temporal_profile,
 )
+from ctnet_lib.explain.study import resolution_ceilings
 from ctnet_lib.explain.volumes import mask_at_cells
 
 
@@ -117,3 +119,13 @@ def test_the_resolution_ceiling_rises_from_a_uniform_map_towards_the_mask_as_cel
     energies = [energy_in_mask(mask_at_cells(mask, (2, cells, cells)), mask) for cells in (1, 2, 4, 8, 16)]
     assert energies[0] == pytest.approx(mask.double().mean().item())
     assert all(a < b for a, b in itertools.pairwise(energies)) and energies[-1] == 1.0
+
+
+def test_the_output_stride_sets_how_far_above_a_uniform_map_a_tube_can_get():
+    views = [SimpleNamespace(mask=square_mask(t=2, size=64, top=8, left=8, side=16))]
+    table = resolution_ceilings(views)
+    assert list(table.index) == [32, 16, 8]
+    assert list(table["cells per frame"]) == ["2 x 2", "4 x 4", "8 x 8"]
+    ratios = table["x uniform map"].tolist()
+    assert 1 < ratios[0] < ratios[1] < ratios[2] < 1 / (16 * 16 / 64**2)
+    assert table["best energy in mask"].tolist() == pytest.approx([r * 16 * 16 / 64**2 for r in ratios])

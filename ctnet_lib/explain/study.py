@@ -15,10 +15,12 @@ from torch import nn
 
 from ctnet_lib.explain.clips import ClipView
 from ctnet_lib.explain.methods import explain_tube
-from ctnet_lib.explain.scores import deletion_insertion, mask_scores, temporal_profile
+from ctnet_lib.explain.scores import deletion_insertion, energy_in_mask, mask_scores, temporal_profile
 from ctnet_lib.explain.volumes import mask_at_cells
+from ctnet_lib.models.resnet import OUTPUT_STRIDES
 
-__all__ = ["BASELINES", "SCORE_COLUMNS", "LocalisationStudy", "localisation_study", "summary_sentences"]
+__all__ = ["BASELINES", "SCORE_COLUMNS", "LocalisationStudy", "localisation_study", "resolution_ceilings",
+           "summary_sentences"]
 
 UNIFORM, MASK, MASK_AT_CELLS = "uniform map", "object mask", "mask at the tube's cells"
 BASELINES = (UNIFORM, MASK, MASK_AT_CELLS)
@@ -137,6 +139,25 @@ def localisation_study(
                                                      *SCORE_COLUMNS])
     profile_frame = pd.DataFrame(profiles, index=pd.RangeIndex(len(profiles[MASK]), name="frame"))
     return LocalisationStudy(per_video, profile_frame, method, target)
+
+
+def resolution_ceilings(views: Sequence[ClipView], strides: Sequence[int] = OUTPUT_STRIDES) -> pd.DataFrame:
+    """What the output stride of the small backbones allows on ``views`` (each with a mask), before any
+    model: per stride the cells of a tube per frame (the clip's frames kept, as the small backbones keep
+    T) and the mean energy on the object of the mask drawn on those cells, alone and as a multiple of a
+    uniform map's (the object's area)."""
+    if any(view.mask is None for view in views):
+        raise ValueError("every view needs an object mask: use held-out synthetic videos")
+    masks = [torch.from_numpy(view.mask) for view in views]
+    floor = float(np.mean([mask.double().mean() for mask in masks]))
+    rows = []
+    for stride in strides:
+        cells = [(mask.shape[0], -(-mask.shape[1] // stride), -(-mask.shape[2] // stride)) for mask in masks]
+        energy = float(np.mean([energy_in_mask(mask_at_cells(mask, grid), mask)
+                                for mask, grid in zip(masks, cells, strict=True)]))
+        rows.append({"output stride": stride, "cells per frame": f"{cells[0][1]} x {cells[0][2]}",
+                     "best energy in mask": energy, "x uniform map": energy / floor})
+    return pd.DataFrame(rows).set_index("output stride")
 
 
 def _percent(value: float) -> str:
