@@ -72,13 +72,15 @@ def read_manifest(zoo_dir: str | Path = ZOO_DIR) -> dict[str, dict[str, Any]]:
 
 
 def _commit() -> str:
-    """The commit of the working tree (with '-dirty' when it has uncommitted changes), or 'unknown'."""
+    """The commit of the working tree (with '-dirty' when it has uncommitted changes outside the zoo's own
+    files, which a build rewrites), or 'unknown'."""
     root = Path(__file__).resolve().parents[2]
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
                               check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                f":(exclude){ZOO_DIR.name}"], cwd=root, capture_output=True, text=True,
+                               check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + ("-dirty" if dirty else "")
