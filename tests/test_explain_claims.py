@@ -10,13 +10,17 @@ import pytest
 from ctnet_lib.data.synthetic import SyntheticSettings, generate_synthetic_dataset, render_synthetic_video
 from ctnet_lib.data.synthetic_distractors import distractor_masks, replay_masks
 from ctnet_lib.explain.claims import (
+    CONTRADICTED,
+    HOLDS,
     bootstrap_mean,
     claim_sentences,
     paired_difference,
+    paper_claim_results,
     paper_claims,
     uniform_ratio,
 )
 from ctnet_lib.explain.scores import mask_scores, object_coverage, region_count, spatial_entropy, tracking
+from ctnet_lib.explain.seed_study import claims_by_seed, seed_table
 from ctnet_lib.explain.study import MASK, SCORE_COLUMNS, UNIFORM, LocalisationStudy
 
 
@@ -144,3 +148,24 @@ def test_a_claim_the_data_contradict_is_said_so():
     lines = claim_sentences(LocalisationStudy(swapped, study.profiles, "cam", "label"), "ctnet", "r2plus1d",
                             "csn")
     assert "Claim 3 (CSN's regions of interest are scattered) does not hold" in lines[2]
+
+
+def test_a_claim_is_robust_only_when_every_seed_gives_it_the_same_verdict():
+    names = {"ctnet": "ctnet_small", "r2plus1d": "r2plus1d_small", "csn": "csn_small"}
+    study = hand_made_study()
+    seed0 = LocalisationStudy(study.per_video.replace(names), study.profiles, "cam", "label")
+    contradicted = seed0.per_video.copy()
+    contradicted.loc[contradicted["row"] == "csn_small", "regions"] = 0.5
+    studies = {0: seed0, 1: LocalisationStudy(contradicted, study.profiles, "cam", "label")}
+    verdicts = claims_by_seed(studies)
+    assert list(verdicts.columns) == [0, 1, "robust"]
+    assert verdicts.iloc[:, 0].tolist() == [HOLDS, HOLDS, HOLDS]
+    assert verdicts.iloc[:, 1].tolist() == [HOLDS, HOLDS, CONTRADICTED]
+    assert verdicts["robust"].tolist() == [True, True, False]
+    table = seed_table(studies)
+    assert list(table.index) == [(m, s) for m in sorted(names.values()) for s in (0, 1)]
+    assert table.loc[("ctnet_small", 0), "energy_x_uniform"] == pytest.approx(6.0, rel=0.05)
+    assert (table["top1"] == 100).all() and "deletion_auc" not in table.columns
+    assert table.loc[("csn_small", 1), "regions"] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="lacks ctnet, r2plus1d, csn"):
+        paper_claim_results(study)

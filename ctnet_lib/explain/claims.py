@@ -25,11 +25,17 @@ from ctnet_lib.explain.study import SCORE_COLUMNS, UNIFORM, LocalisationStudy
 
 __all__ = [
     "BOOTSTRAP_SAMPLES",
+    "CONTRADICTED",
+    "HOLDS",
+    "UNDECIDED",
+    "ClaimResult",
     "Interval",
     "bootstrap_mean",
+    "claim_results",
     "claim_sentences",
     "intervals_table",
     "paired_difference",
+    "paper_claim_results",
     "paper_claims",
     "uniform_ratio",
 ]
@@ -133,18 +139,34 @@ def _comparison(study: LocalisationStudy, column: str, first: str, second: str, 
     return _verdict(interval, claimed_sign), text
 
 
+HOLDS, CONTRADICTED, UNDECIDED = "holds", "does not hold", "not decided"
+_OVERALL_TEXT = {HOLDS: "holds", CONTRADICTED: "does not hold (the data contradict part of it)",
+                 UNDECIDED: "is not decided by these data (an interval contains 0)"}
+
+
 def _overall(verdicts: list[str]) -> str:
     if all(v == "supported" for v in verdicts):
-        return "holds"
+        return HOLDS
     if any(v == "contradicted" for v in verdicts):
-        return "does not hold (the data contradict part of it)"
-    return "is not decided by these data (an interval contains 0)"
+        return CONTRADICTED
+    return UNDECIDED
 
 
-def claim_sentences(study: LocalisationStudy, ctnet: str, r2plus1d: str, csn: str) -> list[str]:
-    """The three claims of Figure 3 in words, each with the paired differences behind its verdict, then
-    every model's energy on the object as a multiple of a uniform map's (with intervals)."""
-    lines = []
+@dataclass(frozen=True)
+class ClaimResult:
+    """One claim of Figure 3: its title, the overall verdict (:data:`HOLDS`, :data:`CONTRADICTED` or
+    :data:`UNDECIDED`) and each paired comparison behind it, in words."""
+
+    title: str
+    overall: str
+    comparisons: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"Claim {self.title} {_OVERALL_TEXT[self.overall]}: " + "; ".join(self.comparisons) + "."
+
+
+def claim_results(study: LocalisationStudy, ctnet: str, r2plus1d: str, csn: str) -> list[ClaimResult]:
+    """The three claims of Figure 3 tested on ``study`` with the named models' rows."""
     claims = [
         ("1 (CT-Net localises the object better, in space and in time)",
          [(c, ctnet, other, 1) for c in ("energy", "tracking") for other in (r2plus1d, csn)]),
@@ -154,23 +176,45 @@ def claim_sentences(study: LocalisationStudy, ctnet: str, r2plus1d: str, csn: st
          [(c, csn, other, 1) for c in ("regions", "entropy", "distractor_energy")
           for other in (ctnet, r2plus1d) if study.per_video[c].notna().any()]),
     ]
+    results = []
     for title, comparisons in claims:
-        results = [_comparison(study, *comparison) for comparison in comparisons]
-        lines.append(f"Claim {title} {_overall([v for v, _ in results])}: "
-                     + "; ".join(text for _, text in results) + ".")
+        tested = [_comparison(study, *comparison) for comparison in comparisons]
+        results.append(ClaimResult(title, _overall([v for v, _ in tested]), tuple(t for _, t in tested)))
+    return results
+
+
+def claim_sentences(study: LocalisationStudy, ctnet: str, r2plus1d: str, csn: str) -> list[str]:
+    """The three claims of Figure 3 in words, each with the paired differences behind its verdict, then
+    every model's energy on the object as a multiple of a uniform map's (with intervals)."""
+    lines = [str(result) for result in claim_results(study, ctnet, r2plus1d, csn)]
     ratios = {name: uniform_ratio(study, name) for name in study.models}
     lines.append("Energy on the object as a multiple of a uniform map's (95 % interval): "
                  + ", ".join(f"{name} {r}" for name, r in ratios.items()) + ".")
     return lines
 
 
+def _figure3_models(study: LocalisationStudy) -> dict[str, str | None]:
+    """The study's CT-Net, R(2+1)D and CSN by preset family (``ctnet_*``, ``r2plus1d_*``, ``csn_*``)."""
+    return {family: next((m for m in study.models if m.startswith(f"{family}_")), None)
+            for family in ("ctnet", "r2plus1d", "csn")}
+
+
+def paper_claim_results(study: LocalisationStudy) -> list[ClaimResult]:
+    """:func:`claim_results` for the study's CT-Net, R(2+1)D and CSN; ValueError naming the missing ones."""
+    found = _figure3_models(study)
+    missing = [family for family, name in found.items() if name is None]
+    if missing:
+        raise ValueError(f"the claims of Figure 3 compare CT-Net, R(2+1)D and CSN; this study lacks "
+                         f"{', '.join(missing)}: add their presets to the models")
+    return claim_results(study, found["ctnet"], found["r2plus1d"], found["csn"])
+
+
 def paper_claims(study: LocalisationStudy) -> list[str]:
     """:func:`claim_sentences` for the study's CT-Net, R(2+1)D and CSN (found by preset family:
     ``ctnet_*``, ``r2plus1d_*``, ``csn_*``), or one sentence saying which of them are missing."""
-    found = {family: next((m for m in study.models if m.startswith(f"{family}_")), None)
-             for family in ("ctnet", "r2plus1d", "csn")}
-    missing = [family for family, name in found.items() if name is None]
-    if missing:
-        return [f"The claims of Figure 3 compare CT-Net, R(2+1)D and CSN; this study lacks "
-                f"{', '.join(missing)}: add their presets to the models."]
+    try:
+        paper_claim_results(study)
+    except ValueError as error:
+        return [f"{str(error)[0].upper()}{str(error)[1:]}."]
+    found = _figure3_models(study)
     return claim_sentences(study, found["ctnet"], found["r2plus1d"], found["csn"])

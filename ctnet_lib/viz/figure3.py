@@ -1,6 +1,7 @@
 """The paper's Figure 3, regenerated from the zoo: rows R(2+1)D, CSN and CT-Net, columns the clip's 8 frames,
 the object outlined, on held-out clips chosen by a stated rule; beside it the localisation study of every
-zoo model, its intervals and the three claims in words (``ctnet figure3``).
+zoo model, its intervals and the three claims in words (``ctnet figure3``); with ``training_seeds``, the
+same study for Figure 3's models trained again with other seeds (``explain.seed_study``).
 
 Clip rule (:func:`choose_clips`): the held-out clip that all three models classify correctly on which
 their energy on the object differs most (largest max - min), then one clip drawn at random (``seed``)
@@ -21,13 +22,14 @@ from torch import nn
 from ctnet_lib.explain.claims import claim_sentences, intervals_table
 from ctnet_lib.explain.clips import ClipView, held_out_views
 from ctnet_lib.explain.methods import METHODS, explain_tube
+from ctnet_lib.explain.seed_study import claims_by_seed, seed_studies, seed_table, train_seeds
 from ctnet_lib.explain.study import LocalisationStudy, localisation_study, summary_sentences
 from ctnet_lib.io_utils import atomic_write_text
 from ctnet_lib.train.zoo import ZOO_MODELS, load_models, read_manifest, zoo_recipe
 from ctnet_lib.viz.saliency_export import save_figure_png
 from ctnet_lib.viz.saliency_figures import draw_frame_grid
 
-__all__ = ["FIGURE3_ROWS", "Figure3Result", "choose_clips", "figure3", "markdown_intervals",
+__all__ = ["FIGURE3_ROWS", "Figure3Result", "choose_clips", "figure3", "markdown_intervals", "markdown_table",
            "regenerate_figure3"]
 
 FIGURE3_ROWS = {"r2plus1d_small": "R(2+1)D", "csn_small": "CSN", "ctnet_small": "CT-Net"}
@@ -66,6 +68,14 @@ def figure3(models: Mapping[str, nn.Module], views: Sequence[ClipView], chosen: 
     return figure
 
 
+def markdown_table(frame: pd.DataFrame) -> str:
+    """``frame`` as a Markdown table, its index (one or more levels) first."""
+    flat = frame.reset_index()
+    lines = ["| " + " | ".join(map(str, flat.columns)) + " |", "|---" * len(flat.columns) + "|"]
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in flat.itertuples(index=False)]
+    return "\n".join(lines)
+
+
 def markdown_intervals(intervals: pd.DataFrame) -> str:
     """:func:`intervals_table` as a Markdown table: one row per model, 'mean [low, high]' per score."""
     scores = list(dict.fromkeys(column for column, _ in intervals.columns))
@@ -89,11 +99,14 @@ class Figure3Result:
 
 def regenerate_figure3(out: str | Path = "docs/figure3.png", study_dir: str | Path = "docs/figure3",
                        models: Sequence[str] = ZOO_MODELS, device: str = "cpu", seed: int = 0,
-                       auc_per_class: int = 0) -> Figure3Result:
+                       auc_per_class: int = 0, training_seeds: Sequence[int] = ()) -> Figure3Result:
     """Run the localisation study on every held-out clip with the zoo's ``models``; write Figure 3 to
     ``out`` (PNG) and into ``study_dir`` the per-clip scores (``per_video.csv``), the means with bootstrap
     95 % intervals (``intervals.csv``) and the claims in words (``claims.md``). Deletion and insertion
-    curves (one forward pass per step) are measured on ``auc_per_class`` clips per class (0: none)."""
+    curves (one forward pass per step) are measured on ``auc_per_class`` clips per class (0: none). With
+    ``training_seeds``, Figure 3's models are trained with those seeds too (the zoo's recipe; long on a
+    CPU, resumable) and ``seeds.csv`` and a section of ``claims.md`` give every seed's scores and whether
+    each claim's verdict is the same for all of them (the zoo's models are seed 0)."""
     trained, _ = load_models("zoo", models, zoo_recipe(), device)
     first = trained[models[0]]
     views = held_out_views(first.config)
@@ -114,9 +127,19 @@ def regenerate_figure3(out: str | Path = "docs/figure3.png", study_dir: str | Pa
             f"{accuracy}); clips of the figure: {'; '.join(f'{v} ({r})' for v, r in chosen)}.\n\n"
             + "\n\n".join(sentences) + "\n\n## Means and bootstrap 95 % intervals\n\n"
             + markdown_intervals(intervals) + "\n")
+    seeds_csv = []
+    if training_seeds and len(rows) == len(FIGURE3_ROWS):
+        studies = {int(trained[rows[0]].config.seed): study, **seed_studies(
+            train_seeds(rows, training_seeds), views, first.class_names, seed)}
+        table = seed_table(studies).loc[rows]
+        text += ("\n## Across training seeds\n\nThe zoo's recipe trained again with other seeds; the same "
+                 f"{len(views)} clips. Per model and seed:\n\n{markdown_table(table.round(3))}\n\nThe "
+                 "verdict of each claim per seed (robust: the same for every seed):\n\n"
+                 f"{markdown_table(claims_by_seed(studies))}\n")
+        seeds_csv = [atomic_write_text(folder / "seeds.csv", table.to_csv())]
     folder.mkdir(parents=True, exist_ok=True)
     written = [save_figure_png(out, figure, dpi=80),
                atomic_write_text(folder / "per_video.csv", study.per_video.to_csv(index=False)),
                atomic_write_text(folder / "intervals.csv", intervals.to_csv()),
-               atomic_write_text(folder / "claims.md", text)]
+               atomic_write_text(folder / "claims.md", text), *seeds_csv]
     return Figure3Result(study, intervals, sentences, [Path(path) for path in written])
