@@ -13,6 +13,7 @@ from torch import nn
 from ctnet_lib.explain.scores import (
     deletion_insertion,
     energy_in_mask,
+    motion_offset,
     pointing_hit_rate,
     pointing_tolerance,
     profile_distance,
@@ -129,3 +130,20 @@ def test_the_output_stride_sets_how_far_above_a_uniform_map_a_tube_can_get():
     ratios = table["x uniform map"].tolist()
     assert 1 < ratios[0] < ratios[1] < ratios[2] < 1 / (16 * 16 / 64**2)
     assert table["best energy in mask"].tolist() == pytest.approx([r * 16 * 16 / 64**2 for r in ratios])
+
+
+def test_the_motion_offset_is_signed_along_the_motion_and_nan_without_motion():
+    """A square moving right 2 px per frame; a map one frame behind it trails by 2 px, one frame ahead
+    leads by 2 px, the square itself is on it; a square that does not move has no motion to measure."""
+    def moving(shift: int) -> np.ndarray:
+        mask = np.zeros((5, 16, 24), dtype=bool)
+        for t in range(5):
+            left = 4 + 2 * (t + shift)
+            mask[t, 6:10, left : left + 4] = True
+        return mask
+
+    mask = moving(0)
+    assert motion_offset(mask.astype(float), mask) == 0.0
+    assert motion_offset(moving(-1).astype(float), mask) == pytest.approx(-2.0)
+    assert motion_offset(moving(1).astype(float), mask) == pytest.approx(2.0)
+    assert math.isnan(motion_offset(square_mask().astype(float), square_mask()))

@@ -180,11 +180,40 @@ def tracking(saliency: Tensor | np.ndarray, mask: Tensor | np.ndarray) -> float:
     return float(((on_object > area) & (mass > 0))[shown].double().mean())
 
 
+def _centroids(weights: Tensor) -> tuple[Tensor, Tensor]:
+    """Per frame of (T, H, W) non-negative ``weights``: the (y, x) centroid in pixels (T, 2) and the mass."""
+    mass = weights.sum(dim=(1, 2))
+    ys = torch.arange(weights.shape[1], dtype=weights.dtype)[:, None]
+    xs = torch.arange(weights.shape[2], dtype=weights.dtype)[None, :]
+    safe = torch.where(mass > 0, mass, 1.0)
+    centroids = torch.stack([(weights * ys).sum(dim=(1, 2)), (weights * xs).sum(dim=(1, 2))], dim=1)
+    return centroids / safe[:, None], mass
+
+
+def motion_offset(saliency: Tensor | np.ndarray, mask: Tensor | np.ndarray, min_speed: float = 0.5) -> float:
+    """Mean distance (pixels) from the object's centroid to the saliency's, measured along the object's
+    motion: negative when the saliency trails behind the object (where it was), positive when it leads.
+    Over the frames where the object's centroid moves at least ``min_speed`` pixels per frame (central
+    differences between neighbouring frames); NaN when it never does (a spinning or growing object)."""
+    s, m = _as_tensors(saliency, mask)
+    objects, area = _centroids(m.double())
+    tubes, mass = _centroids(s.double())
+    if len(objects) < 2:
+        return math.nan
+    velocity = torch.gradient(objects, dim=0)[0]
+    speed = velocity.norm(dim=1)
+    moving = (speed >= min_speed) & (area > 0) & (mass > 0)
+    if not bool(moving.any()):
+        return math.nan
+    along = ((tubes - objects) * velocity).sum(dim=1) / torch.where(speed > 0, speed, 1.0)
+    return float(along[moving].mean())
+
+
 def mask_scores(saliency: Tensor | np.ndarray, mask: Tensor | np.ndarray,
                 distractors: Tensor | np.ndarray | None = None) -> dict[str, float]:
     """The model-free scores of one tube: ``energy``, ``pointing`` (tolerance scaled to the frame size),
-    ``profile_tv`` (temporal profile distance), ``tracking``, ``coverage``, ``entropy``, ``regions`` and,
-    with the distractor shapes' mask (T, H, W), ``distractor_energy`` (else NaN)."""
+    ``profile_tv`` (temporal profile distance), ``tracking``, ``coverage``, ``entropy``, ``regions``,
+    ``motion_offset`` and, with the distractor shapes' mask (T, H, W), ``distractor_energy`` (else NaN)."""
     height, width = np.shape(mask)[-2:]
     return {"energy": energy_in_mask(saliency, mask),
             "pointing": pointing_hit_rate(saliency, mask, pointing_tolerance(height, width)),
@@ -193,6 +222,7 @@ def mask_scores(saliency: Tensor | np.ndarray, mask: Tensor | np.ndarray,
             "coverage": object_coverage(saliency, mask),
             "entropy": spatial_entropy(saliency),
             "regions": region_count(saliency),
+            "motion_offset": motion_offset(saliency, mask),
             "distractor_energy": math.nan if distractors is None else energy_in_mask(saliency, distractors)}
 
 

@@ -24,8 +24,8 @@ __all__ = ["BASELINES", "SCORE_COLUMNS", "LocalisationStudy", "localisation_stud
 
 UNIFORM, MASK, MASK_AT_CELLS = "uniform map", "object mask", "mask at the tube's cells"
 BASELINES = (UNIFORM, MASK, MASK_AT_CELLS)
-# column -> (label, True when higher is better)
-SCORE_COLUMNS: dict[str, tuple[str, bool]] = {
+# column -> (label, True when higher is better; None: neither, 0 is best)
+SCORE_COLUMNS: dict[str, tuple[str, bool | None]] = {
     "energy": ("energy in mask", True),
     "pointing": ("pointing hit rate", True),
     "profile_tv": ("temporal profile distance", False),
@@ -36,6 +36,7 @@ SCORE_COLUMNS: dict[str, tuple[str, bool]] = {
     "entropy": ("spatial entropy", False),
     "regions": ("regions above threshold", False),
     "distractor_energy": ("energy on distractors", False),
+    "motion_offset": ("offset along the motion (px)", None),
 }
 
 
@@ -75,9 +76,13 @@ class LocalisationStudy:
         return float(rows[column].mean())
 
     def ranking(self, column: str) -> list[str]:
-        """The models (not the baselines) from best to worst by the mean of ``column``."""
+        """The models (not the baselines) from best to worst by the mean of ``column`` (a column with no
+        better direction, such as ``motion_offset``: by the mean's distance from 0)."""
         means = self.per_video[~self.per_video["row"].isin(BASELINES)].groupby("row")[column].mean()
-        return list(means.sort_values(ascending=not SCORE_COLUMNS[column][1]).index)
+        higher_better = SCORE_COLUMNS[column][1]
+        if higher_better is None:
+            return list(means.abs().sort_values().index)
+        return list(means.sort_values(ascending=not higher_better).index)
 
 
 def _auc_videos(views: Sequence[ClipView], per_class: int) -> set[int]:
@@ -189,5 +194,6 @@ def summary_sentences(study: LocalisationStudy) -> list[str]:
     for column, (label, higher_better) in SCORE_COLUMNS.items():
         if summary[(column, "mean")].loc[study.models].notna().all():
             order = " > ".join(study.ranking(column))
-            lines.append(f"Ranked by {label} ({'higher' if higher_better else 'lower'} is better): {order}.")
+            better = {True: "higher", False: "lower", None: "closer to 0"}[higher_better]
+            lines.append(f"Ranked by {label} ({better} is better): {order}.")
     return lines
