@@ -2,8 +2,8 @@
 
 import pytest
 import torch
-from ctnet_lib.analysis.complexity import count_complexity
 
+from ctnet_lib.analysis.counting.complexity import count_complexity
 from ctnet_lib.models import build_model
 from ctnet_lib.models.presets import model_config
 from ctnet_lib.models.resnet import stage_strides

@@ -60,6 +60,6 @@ def claims_by_seed(studies: Mapping[int, LocalisationStudy]) -> pd.DataFrame:
     the same for every seed (column ``robust``)."""
     verdicts = {run_seed: {claim.title: claim.overall for claim in paper_claim_results(study)}
                 for run_seed, study in studies.items()}
-    table = pd.DataFrame(verdicts)
+    table = pd.DataFrame(verdicts).rename_axis(index="claim")
     table["robust"] = table.nunique(axis=1) == 1
     return table
