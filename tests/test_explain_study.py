@@ -60,7 +60,12 @@ def test_the_study_scores_models_and_baselines(tiny_runs):
     # at output stride 32 a 32 px frame is one cell: the best tube on that grid is flat over each frame,
     # weighted by the object's area in it, so it scores at least a uniform map (Chebyshev's sum inequality)
     for model in models:
-        assert area - 1e-12 <= study.cells_ceiling(model) < 1
+        assert area - 1e-12 <= study.beside("mask at the tube's cells", model, "energy") < 1
+    # deletion and insertion of a baseline run the forward passes of the model it is scored beside
+    for model, line in zip(models, summary_sentences(study), strict=False):
+        uniform = (study.beside("uniform map", model, "deletion_auc"),
+                   study.beside("uniform map", model, "insertion_auc"))
+        assert f"uniform order {uniform[0]:.3f} / {uniform[1]:.3f}" in line
     assert study.profiles.shape == (4, 3) and np.allclose(study.profiles.sum(), 1)
     assert set(study.per_class().index.get_level_values("class_name")) == set(names)
     assert set(study.ranking("energy")) == set(models)

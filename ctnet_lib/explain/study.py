@@ -70,9 +70,11 @@ class LocalisationStudy:
         grouped = self.per_video.groupby(["row", "class_name"], sort=False)[list(SCORE_COLUMNS)]
         return grouped.agg(["mean", "std"]).reindex([*self.models, *BASELINES], level="row")
 
-    def cells_ceiling(self, model: str, column: str = "energy") -> float:
-        """The mean of ``column`` that a perfect tube on ``model``'s own grid of cells scores."""
-        rows = self.per_video[(self.per_video["row"] == MASK_AT_CELLS) & (self.per_video["model"] == model)]
+    def beside(self, row: str, model: str, column: str) -> float:
+        """The mean of ``column`` of ``row`` as scored beside ``model``: for a baseline, what depends on
+        the model (deletion and insertion run its forward passes; the mask at the tube's cells is drawn
+        on its grid) stays that model's."""
+        rows = self.per_video[(self.per_video["row"] == row) & (self.per_video["model"] == model)]
         return float(rows[column].mean())
 
     def ranking(self, column: str) -> list[str]:
@@ -179,15 +181,16 @@ def summary_sentences(study: LocalisationStudy) -> list[str]:
     for name in study.models:
         energy, pointing, profile = (mean(name, c) for c in ("energy", "pointing", "profile_tv"))
         top1 = summary.loc[name, ("top1", "%")]
+        cells = study.beside(MASK_AT_CELLS, name, "energy")
         text = (f"{name}: top-1 {top1:.1f} % on these clips; {_percent(energy)} of its saliency on the "
                 f"moving object ({energy / mean(floor, 'energy'):.2f}x a uniform map, whose share is the "
                 f"object's area, {_percent(mean(floor, 'energy'))}; a perfect tube on its grid of cells: "
-                f"{study.cells_ceiling(name) / mean(floor, 'energy'):.2f}x); its peak falls on the object in "
+                f"{cells / mean(floor, 'energy'):.2f}x); its peak falls on the object in "
                 f"{_percent(pointing)} of frames (uniform {_percent(mean(floor, 'pointing'))}); "
                 f"temporal profile distance {profile:.3f} (uniform {mean(floor, 'profile_tv'):.3f})")
         if not np.isnan(mean(name, "deletion_auc")):
-            pairs = {row: f"{mean(row, 'deletion_auc'):.3f} / {mean(row, 'insertion_auc'):.3f}"
-                     for row in (name, floor, ceiling)}
+            pairs = {row: f"{study.beside(row, name, 'deletion_auc'):.3f} / "
+                          f"{study.beside(row, name, 'insertion_auc'):.3f}" for row in (name, floor, ceiling)}
             text += (f"; deletion / insertion AUC {pairs[name]} (uniform order {pairs[floor]}, object first "
                      f"{pairs[ceiling]})")
         lines.append(text + ".")
