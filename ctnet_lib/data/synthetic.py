@@ -38,7 +38,9 @@ from ctnet_lib.validation import check_at_least, check_output_folder
 __all__ = [
     "SYNTHETIC_CLASS_PAIRS",
     "SyntheticDatasetFiles",
+    "SyntheticScene",
     "SyntheticSettings",
+    "draw_synthetic_scene",
     "generate_synthetic_dataset",
     "load_object_mask",
     "mask_path",
@@ -251,13 +253,47 @@ def _object_track(
     return cx, cy, radius, angle, opacity
 
 
-def render_synthetic_video(
-    settings: SyntheticSettings, split: str, label: int, index: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Draw one video: frames uint8 ``(T, S, S, 3)`` RGB and the object's mask bool ``(T, S, S)``.
+@dataclass(frozen=True)
+class SyntheticScene:
+    """What one video's random stream draws, in the generator's order: the background (S, S, 3), the
+    distractors (shape, path (T, 2) of centres, half-width, angle) and the object (shape and track: per
+    frame centre, half-width, angle, opacity), in the video's drawing order (before a reversed class is
+    played backwards)."""
 
-    The mask marks pixels where the object covers at least half the pixel with nonzero opacity.
-    """
+    size: int
+    background: np.ndarray
+    distractors: list[tuple[_Shape, np.ndarray, float, float]]
+    shape: _Shape
+    track: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+    def _pixel_centres(self) -> tuple[np.ndarray, np.ndarray]:
+        ys, xs = np.mgrid[0 : self.size, 0 : self.size].astype(np.float32) + 0.5
+        return xs, ys
+
+    def distractor_covers(self) -> list[tuple[_Shape, np.ndarray]]:
+        """Each distractor's shape and its pixel coverage (T, S, S), in drawing order."""
+        xs, ys = self._pixel_centres()
+        covers = []
+        for shape, path, radius, angle in self.distractors:
+            radii, angles = np.full(len(path), radius), np.full(len(path), angle)
+            covers.append((shape, _coverage(shape, xs, ys, path[:, 0], path[:, 1], radii, angles)))
+        return covers
+
+    def object_cover(self) -> np.ndarray:
+        """The object's pixel coverage (T, S, S), opacity not applied."""
+        xs, ys = self._pixel_centres()
+        cx, cy, radius, angle, _ = self.track
+        return _coverage(self.shape, xs, ys, cx, cy, radius, angle)
+
+    def object_mask(self, cover: np.ndarray) -> np.ndarray:
+        """The object's mask bool (T, S, S) from its ``cover``: pixels at least half covered, with nonzero
+        opacity."""
+        return (cover >= 0.5) & (self.track[4][:, None, None] > 0)
+
+
+def draw_synthetic_scene(settings: SyntheticSettings, split: str, label: int, index: int) -> SyntheticScene:
+    """The random draws of the video ``(split, label, index)``: one stream per video, from
+    ``(seed, split, class pair, index)``, so both classes of a pair draw the same scene."""
     if split not in _SPLITS:
         raise ValueError(f"split must be one of {sorted(_SPLITS)}, got {split!r}")
     classes = synthetic_class_list(settings.num_classes)
@@ -268,7 +304,6 @@ def render_synthetic_video(
     motion = SYNTHETIC_CLASS_PAIRS[label // 2][2]
 
     background = _background(rng, size)
-    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
     distractors = []
     for _ in range(int(rng.integers(1, settings.max_distractors + 1)) if settings.max_distractors else 0):
         colour = _hsv(rng.random(), rng.uniform(0.2, 0.8), rng.uniform(0.3, 0.9))
@@ -281,18 +316,26 @@ def render_synthetic_video(
         ("ellipse", "box", "triangle", "kite"),
         _hsv(rng.random(), rng.uniform(0.6, 1), rng.uniform(0.75, 1)),
     )
-    cx, cy, radius, angle, opacity = _object_track(rng, motion, size, num_frames)
+    return SyntheticScene(size, background, distractors, shape, _object_track(rng, motion, size, num_frames))
 
-    image = np.broadcast_to(background, (num_frames, size, size, 3))
-    for d_shape, d_path, d_radius, d_angle in distractors:
-        radii, angles = np.full(num_frames, d_radius), np.full(num_frames, d_angle)
-        cover = _coverage(d_shape, xs, ys, d_path[:, 0], d_path[:, 1], radii, angles)[..., None]
+
+def render_synthetic_video(
+    settings: SyntheticSettings, split: str, label: int, index: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw one video: frames uint8 ``(T, S, S, 3)`` RGB and the object's mask bool ``(T, S, S)``.
+
+    The mask marks pixels where the object covers at least half the pixel with nonzero opacity.
+    """
+    scene = draw_synthetic_scene(settings, split, label, index)
+    image = np.broadcast_to(scene.background, (settings.num_frames, settings.size, settings.size, 3))
+    for d_shape, d_cover in scene.distractor_covers():
+        cover = d_cover[..., None]
         image = image * (1 - cover) + d_shape.colour * cover
-    cover = _coverage(shape, xs, ys, cx, cy, radius, angle)
-    alpha = (cover * opacity.astype(np.float32)[:, None, None])[..., None]
-    image = image * (1 - alpha) + shape.colour * alpha
+    cover = scene.object_cover()
+    alpha = (cover * scene.track[4].astype(np.float32)[:, None, None])[..., None]
+    image = image * (1 - alpha) + scene.shape.colour * alpha
     frames = np.round(image * 255).astype(np.uint8)
-    masks = (cover >= 0.5) & (opacity[:, None, None] > 0)
+    masks = scene.object_mask(cover)
     if label % 2:  # the second class of a pair is the first one played backwards
         return frames[::-1].copy(), masks[::-1].copy()
     return frames, masks

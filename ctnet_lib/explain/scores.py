@@ -46,6 +46,7 @@ __all__ = [
     "deletion_insertion",
     "energy_in_mask",
     "mask_scores",
+    "motion_offset",
     "object_coverage",
     "pointing_hit_rate",
     "pointing_tolerance",
