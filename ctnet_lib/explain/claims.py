@@ -63,9 +63,17 @@ class Interval:
 
 
 def _resampled_means(values: np.ndarray, samples: int, seed: int) -> np.ndarray:
+    """Means over the first axis of ``samples`` resamples (with replacement) of ``values`` (n, ...)."""
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, len(values), (samples, len(values)))
     return values[picks].mean(axis=1)
+
+
+def _interval(estimate: float, draws: np.ndarray, n: int) -> Interval:
+    """``estimate`` with the percentile interval at ``LEVEL`` of its bootstrap ``draws``."""
+    tail = (1 - LEVEL) / 2 * 100
+    low, high = np.percentile(draws, [tail, 100 - tail])
+    return Interval(float(estimate), float(low), float(high), n)
 
 
 def bootstrap_mean(values: Sequence[float] | np.ndarray, samples: int = BOOTSTRAP_SAMPLES, seed: int = 0
@@ -75,10 +83,7 @@ def bootstrap_mean(values: Sequence[float] | np.ndarray, samples: int = BOOTSTRA
     kept = kept[~np.isnan(kept)]
     if len(kept) == 0:
         return Interval(np.nan, np.nan, np.nan, 0)
-    means = _resampled_means(kept, samples, seed)
-    tail = (1 - LEVEL) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    return Interval(float(kept.mean()), float(low), float(high), len(kept))
+    return _interval(kept.mean(), _resampled_means(kept, samples, seed), len(kept))
 
 
 def _per_video(study: LocalisationStudy, row: str, column: str) -> pd.Series:
@@ -102,12 +107,8 @@ def uniform_ratio(study: LocalisationStudy, model: str, seed: int = 0) -> Interv
     floor = _per_video(study, UNIFORM, "energy").reindex(energy.index)
     pairs = np.stack([energy.to_numpy(), floor.to_numpy()], axis=1)
     pairs = pairs[~np.isnan(pairs).any(axis=1)]
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(pairs), (BOOTSTRAP_SAMPLES, len(pairs)))
-    ratios = pairs[picks, 0].mean(axis=1) / pairs[picks, 1].mean(axis=1)
-    tail = (1 - LEVEL) / 2 * 100
-    low, high = np.percentile(ratios, [tail, 100 - tail])
-    return Interval(float(pairs[:, 0].mean() / pairs[:, 1].mean()), float(low), float(high), len(pairs))
+    means = _resampled_means(pairs, BOOTSTRAP_SAMPLES, seed)  # (samples, 2): energy, floor
+    return _interval(pairs[:, 0].mean() / pairs[:, 1].mean(), means[:, 0] / means[:, 1], len(pairs))
 
 
 def intervals_table(study: LocalisationStudy, seed: int = 0) -> pd.DataFrame:
